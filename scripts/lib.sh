@@ -1,0 +1,93 @@
+# Shared helpers for scripts/demo.sh, scripts/test.sh and bench/*.sh.
+# Source it; it defines functions only (and a few variables).
+
+JS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_MAJOR=${PG_MAJOR:-15}
+PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_CONFIG=$PG_BIN/pg_config
+
+# Debian packages the build, the tests and the benchmarks need.
+JS_PACKAGES=(make g++ cmake clang-format "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
+	libcctz-dev libgtest-dev libbenchmark-dev libipc-run-perl "postgresql-$PG_MAJOR-cron")
+
+js_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+js_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as root: directly when we are root, else through sudo.
+js_as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Runs a command as the owner of the throwaway clusters: postgres when we are
+# root (initdb and postgres refuse to run as root), else ourselves.
+js_as_pg() {
+	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Installs the Debian packages that are missing (apt-get update only if needed).
+js_install_deps() {
+	local missing=() p
+	for p in "${JS_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	js_log "installing Debian packages: ${missing[*]}"
+	js_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	js_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	# Debian creates and starts a default cluster with the server package; we
+	# never use it (every script makes its own throwaway cluster).
+}
+
+# Builds job_stagger.so and installs it into the PostgreSQL tree.
+js_build_install() {
+	js_log "building and installing job_stagger"
+	make -C "$JS_ROOT" -s -j2 PG_CONFIG="$PG_CONFIG" JS_WERROR=1 >/dev/null
+	js_as_root make -C "$JS_ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+}
+
+# Prints a free TCP port on 127.0.0.1.
+js_free_port() {
+	local port
+	for _ in $(seq 1 200); do
+		port=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return 0
+		fi
+	done
+	js_die "no free port found"
+}
+
+# Creates a throwaway cluster in a new temp dir and starts it on 127.0.0.1.
+# Sets JS_TMP, JS_PGDATA, JS_PORT; extra postgresql.conf lines come from stdin.
+js_cluster_start() {
+	JS_TMP=$(mktemp -d /tmp/job_stagger.XXXXXX)
+	JS_PGDATA=$JS_TMP/data
+	JS_PORT=$(js_free_port)
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$JS_TMP"
+	js_as_pg "$PG_BIN/initdb" -D "$JS_PGDATA" -U postgres -A trust --no-sync >"$JS_TMP/initdb.log" 2>&1 ||
+		{ cat "$JS_TMP/initdb.log" >&2; js_die "initdb failed"; }
+	{
+		echo "listen_addresses = '127.0.0.1'"
+		echo "port = $JS_PORT"
+		echo "unix_socket_directories = '$JS_TMP'"
+		echo "shared_preload_libraries = 'job_stagger'"
+		cat
+	} | js_as_pg tee -a "$JS_PGDATA/postgresql.conf" >/dev/null
+	js_as_pg "$PG_BIN/pg_ctl" -D "$JS_PGDATA" -l "$JS_TMP/server.log" -w -t 60 start >/dev/null ||
+		{ cat "$JS_TMP/server.log" >&2; js_die "server did not start"; }
+}
+
+# Stops the throwaway cluster (if any) and removes its directory.
+js_cluster_stop() {
+	if [ -n "${JS_PGDATA:-}" ] && [ -f "$JS_PGDATA/postmaster.pid" ]; then
+		js_as_pg "$PG_BIN/pg_ctl" -D "$JS_PGDATA" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+	[ -n "${JS_TMP:-}" ] && rm -rf "$JS_TMP"
+	JS_TMP= JS_PGDATA=
+}
+
+# psql against the throwaway cluster.
+js_psql() {
+	"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$JS_PORT" -U postgres "$@"
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Runs every job_stagger test on this machine, from nothing:
+#   1. installs missing Debian packages, builds and installs the extension;
+#   2. GoogleTest unit tests of src/core (CMake + ctest);
+#   3. pg_regress suite and TAP integration tests (make installcheck), each on a
+#      temporary instance that pg_regress / PostgreSQL::Test::Cluster starts
+#      with shared_preload_libraries = 'job_stagger'.
+# Works as root (the server parts then run as the postgres OS user) or as a
+# normal user with sudo. Prints pass/fail counts; exits non-zero on any failure.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+SUMMARY=()
+FAILED=0
+
+record() { # name passed failed
+	SUMMARY+=("$(printf '%-10s %4s passed, %s failed' "$1" "$2" "$3")")
+	[ "$3" -eq 0 ] || FAILED=1
+}
+
+run_unit() {
+	js_log "unit tests (GoogleTest via ctest)"
+	local build=$JS_ROOT/build log
+	cmake -S "$JS_ROOT" -B "$build" -DJS_WERROR=ON >/dev/null
+	cmake --build "$build" -j2 >/dev/null
+	log=$(ctest --test-dir "$build" --output-on-failure 2>&1) || true
+	echo "$log" | tail -n 5
+	local total failed
+	total=$(echo "$log" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p')
+	failed=$(echo "$log" | sed -n 's/.*tests passed, \([0-9]*\) tests failed out of.*/\1/p')
+	[ -n "$total" ] || { echo "$log"; total=0; failed=1; }
+	record unit $((total - failed)) "$failed"
+}
+
+# make installcheck must run as a user initdb accepts: as root, from a copy of
+# the tree owned by postgres (so the checkout keeps its owner).
+installcheck_dir() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "$JS_ROOT"
+		return
+	fi
+	local dir
+	dir=$(mktemp -d /tmp/job_stagger-check.XXXXXX)
+	(cd "$JS_ROOT" && tar --exclude=.git --exclude=./build --exclude=./tmp_check --exclude=./results -cf - .) |
+		tar -C "$dir" -xf -
+	chown -R postgres: "$dir"
+	echo "$dir"
+}
+
+# pg_regress: "All 5 tests passed." or "2 of 5 tests failed."
+run_regress() {
+	local dir=$1 log status=0
+	js_log "regression tests (make installcheck)"
+	log=$(js_as_pg make -C "$dir" PG_CONFIG="$PG_CONFIG" installcheck 2>&1) || status=$?
+	echo "$log" | grep -E '^(test |ok |not ok |     )|tests (passed|failed)' || true
+	if [ $status -ne 0 ]; then
+		[ -f "$dir/regression.diffs" ] && cat "$dir/regression.diffs"
+		echo "$log" | tail -n 20
+		[ -f "$dir/tmp_check/log/postmaster.log" ] && tail -n 60 "$dir/tmp_check/log/postmaster.log"
+	fi
+	local total failed
+	failed=$(echo "$log" | sed -n 's/.* \([0-9]*\) of \([0-9]*\) tests failed.*/\1/p' | head -1)
+	total=$(echo "$log" | sed -n 's/.* \([0-9]*\) of \([0-9]*\) tests failed.*/\2/p' | head -1)
+	if [ -z "$total" ]; then
+		total=$(echo "$log" | sed -n 's/.*All \([0-9]*\) tests passed.*/\1/p' | head -1)
+		failed=0
+	fi
+	[ -n "$total" ] || { total=0; failed=1; }
+	[ $status -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+	record regress $((total - failed)) "$failed"
+}
+
+# prove: "Files=3, Tests=41, ..." and "Failed 2/41 subtests"
+run_tap() {
+	local dir=$1 log status=0
+	js_log "TAP integration tests (make tapcheck)"
+	log=$(js_as_pg make -C "$dir" PG_CONFIG="$PG_CONFIG" tapcheck 2>&1) || status=$?
+	echo "$log" | grep -E '^(test/t/|t/|Files=|Result|#   Failed)' || true
+	if [ $status -ne 0 ]; then
+		echo "$log" | tail -n 40
+		for f in "$dir"/tmp_check/log/*; do
+			[ -f "$f" ] && { echo "--- $f"; tail -n 80 "$f"; }
+		done
+	fi
+	local total failed
+	total=$(echo "$log" | sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' | tail -1)
+	failed=$(echo "$log" | sed -n 's/.*Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' | awk '{s+=$1} END {print s+0}')
+	[ -n "$total" ] || total=0
+	[ $status -eq 0 ] || [ "$failed" -gt 0 ] || failed=1 # a test died without a count
+	record tap $((total - failed)) "$failed"
+}
+
+run_format_check() {
+	js_log "format check (clang-format)"
+	if make -C "$JS_ROOT" -s format-check >/dev/null 2>&1; then
+		record format 1 0
+	else
+		make -C "$JS_ROOT" -s format-check 2>&1 | head -20 || true
+		record format 0 1
+	fi
+}
+
+main() {
+	js_install_deps
+	js_build_install
+	run_format_check
+	run_unit
+	local dir
+	dir=$(installcheck_dir)
+	run_regress "$dir"
+	run_tap "$dir"
+	[ "$dir" = "$JS_ROOT" ] || rm -rf "$dir"
+	echo
+	js_log "summary"
+	printf '%s\n' "${SUMMARY[@]}"
+	if [ $FAILED -ne 0 ]; then
+		echo "FAILED"
+		exit 1
+	fi
+	echo "ALL TESTS PASSED"
+}
+
+main "$@"

@@ -1,0 +1,110 @@
+/*
+ * Definitions of the job_stagger.* configuration parameters.
+ *
+ * Parameters that change what the scheduler does are PGC_SUSET: the scheduler
+ * follows the server-wide value (postgresql.conf, ALTER SYSTEM + reload),
+ * while a superuser may SET them in a session to preview their effect with
+ * stagger_next_runs(), stagger_apply_cron() or stagger_summary().
+ */
+#include "pg/guc.hpp"
+#include "core/cron.hpp"
+#include "pg/bridge.hpp"
+
+#include <stdexcept>
+#include <string>
+
+extern "C" {
+#include "postgres.h"
+
+#include "utils/guc.h"
+}
+
+namespace js::pg {
+
+char *guc_database_name = nullptr;
+int guc_max_running_jobs = 32;
+int guc_prestart_lead_ms = 1000;
+char *guc_timezone = nullptr;
+bool guc_enabled = false;
+char *guc_offsets = nullptr;
+
+namespace {
+
+constexpr int kMaxRunningJobsLimit = 10000;
+constexpr int kMaxPrestartLeadMs = 10000;
+
+/* Accepts only time zones the cron engine can load (IANA names). */
+bool
+CheckTimezone(char **newval, void **extra, GucSource source)
+{
+	const char *name = *newval;
+	bool known = false;
+	CppError err;
+
+	if (name == nullptr)
+		return false;
+	if (!TryCpp([&] { known = core::TimeZone::Load(name).has_value(); }, &err)) {
+		GUC_check_errdetail("%s", err.message);
+		return false;
+	}
+	if (!known) {
+		GUC_check_errdetail("\"%s\" is not a known IANA time zone.", name);
+		GUC_check_errhint("Use a name such as 'UTC', 'Europe/Berlin' or 'America/New_York'.");
+		return false;
+	}
+	return true;
+}
+
+void
+DefineSchedulerGucs()
+{
+	DefineCustomStringVariable("job_stagger.database_name", "Database that holds the job_stagger job tables.",
+	                           "The scheduler connects to this database; jobs may target any database.",
+	                           &guc_database_name, "postgres", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr,
+	                           nullptr);
+	DefineCustomIntVariable("job_stagger.max_running_jobs", "Maximum number of job runs executing at once.",
+	                        "Runs due while the limit is reached wait for a free slot. Each run uses one background "
+	                        "worker: keep max_worker_processes above this value.",
+	                        &guc_max_running_jobs, 32, 1, kMaxRunningJobsLimit, PGC_SIGHUP, 0, nullptr, nullptr,
+	                        nullptr);
+	DefineCustomIntVariable("job_stagger.prestart_lead_ms",
+	                        "How long before its instant a run's worker is started, to absorb connection time.",
+	                        "The worker connects early and waits, then starts the command exactly on time.",
+	                        &guc_prestart_lead_ms, 1000, 0, kMaxPrestartLeadMs, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+	                        nullptr, nullptr);
+}
+
+void
+DefineStaggerGucs()
+{
+	DefineCustomStringVariable("job_stagger.timezone", "Time zone in which job schedules are evaluated.", nullptr,
+	                           &guc_timezone, "UTC", PGC_SUSET, 0, CheckTimezone, nullptr, nullptr);
+	DefineCustomBoolVariable("job_stagger.enabled", "Run 5-field jobs at their per-job second offsets.",
+	                         "Off: every 5-field job runs at second 0 of its minute.", &guc_enabled, false, PGC_SUSET,
+	                         0, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("job_stagger.offsets", "Per-job offset overrides, as 'job_a=15, job_b=30'.",
+	                           "Invalid entries are ignored with a WARNING; the job keeps its table offset.",
+	                           &guc_offsets, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+}
+
+} // namespace
+
+core::TimeZone
+CurrentTimeZone()
+{
+	/* The check hook accepted the name, so only a zone file removed since can fail. */
+	auto zone = core::TimeZone::Load(guc_timezone != nullptr ? guc_timezone : "UTC");
+	if (!zone)
+		throw std::runtime_error(std::string("time zone \"") + guc_timezone + "\" can no longer be loaded");
+	return *zone;
+}
+
+void
+DefineGucs()
+{
+	DefineSchedulerGucs();
+	DefineStaggerGucs();
+	MarkGUCPrefixReserved("job_stagger");
+}
+
+} // namespace js::pg

@@ -1,0 +1,27 @@
+/*
+ * job_stagger.* configuration parameters. Plain C types only, so both core
+ * callers and PostgreSQL glue can include this before postgres.h.
+ */
+#pragma once
+
+#include "core/cron.hpp"
+
+namespace js::pg {
+
+/* Scheduler placement and capacity (scheduler issue). */
+extern char *guc_database_name;  /* job_stagger.database_name: the metadata database */
+extern int guc_max_running_jobs; /* job_stagger.max_running_jobs */
+extern int guc_prestart_lead_ms; /* job_stagger.prestart_lead_ms: start a run's worker this early */
+
+/* Schedule evaluation and staggering. */
+extern char *guc_timezone; /* job_stagger.timezone: IANA zone schedules are evaluated in */
+extern bool guc_enabled;   /* job_stagger.enabled: apply per-job second offsets */
+extern char *guc_offsets;  /* job_stagger.offsets: 'job_a=15, job_b=30' overrides */
+
+/* Defines every parameter and reserves the prefix (called from _PG_init). */
+void DefineGucs();
+
+/* The zone named by job_stagger.timezone (C++: call inside CallCpp). */
+core::TimeZone CurrentTimeZone();
+
+} // namespace js::pg

@@ -1,0 +1,25 @@
+/*
+ * Module entry: the magic block and _PG_init.
+ *
+ * Parameters are always defined, so the SQL functions work in any backend;
+ * shared memory and the scheduler worker exist only when the library is in
+ * shared_preload_libraries.
+ */
+#include "pg/guc.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+PG_MODULE_MAGIC;
+
+PGDLLEXPORT void _PG_init(void);
+
+void
+_PG_init(void)
+{
+	js::pg::DefineGucs();
+}
+} /* extern "C" */
