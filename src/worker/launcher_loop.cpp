@@ -1,0 +1,554 @@
+/*
+ * The launcher's loop, its run slots and the job workers it starts.
+ *
+ * C-shaped PostgreSQL code: the frames here hold only plain data, so an ERROR
+ * may unwind through them (it ends the launcher; the postmaster restarts it
+ * after bgw_restart_time, and the new launcher adopts the runs still going).
+ */
+#include "pg/guc.hpp"
+
+extern "C" {
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+}
+
+#include "worker/launcher_loop.hpp"
+#include "worker/shared.hpp"
+
+namespace js::worker {
+
+namespace {
+
+/* A claimed slot whose worker never reported for this long is given up as crashed. */
+constexpr int64 kStuckClaimUsecs = 60 * USECS_PER_SEC;
+/* While runs wait for a free slot, poll at least this often (worker exits also wake us). */
+constexpr long kBacklogPollMs = 100;
+/* Rate limit of the "cannot start a job worker" warning. */
+constexpr int64 kWarnIntervalUsecs = 60 * USECS_PER_SEC;
+
+/* Launcher-local knowledge about each shared run slot. */
+struct SlotLocal {
+	BackgroundWorkerHandle *handle; /* NULL for a slot adopted from a previous launcher */
+	dsm_segment *payload;
+};
+
+/* What a worker reported, copied out of shared memory to be recorded. */
+struct SlotEvent {
+	int slot;
+	uint32 generation;
+	int64 runid;
+	bool finished;
+	RunResult result;
+	char *message;
+	TimestampTz started_at;
+	TimestampTz ended_at;
+	int pid;
+};
+
+MemoryContext launcher_cxt = nullptr;
+MemoryContext tick_cxt = nullptr;
+SlotLocal *slot_local = nullptr;
+List *pending = NIL; /* DueRun* (one chunk each, in launcher_cxt): recorded, waiting for a worker */
+uint64 seen_generation = 0;
+TimestampTz last_start_warning = 0;
+
+const char *
+ResultStatus(RunResult result)
+{
+	switch (result) {
+	case kResultSucceeded:
+		return "succeeded";
+	case kResultFailed:
+		return "failed";
+	case kResultTimedOut:
+		return "timed_out";
+	case kResultSkipped:
+		return "skipped";
+	default:
+		return "crashed";
+	}
+}
+
+/* Copies a DueRun and its strings into one chunk of launcher_cxt (freed with one pfree). */
+DueRun *
+KeepRun(const DueRun *run)
+{
+	const char *strings[5] = {run->job_name, run->command, run->database, run->username, run->effective_schedule};
+	Size size = MAXALIGN(sizeof(DueRun));
+	for (const char *s : strings)
+		size += strlen(s) + 1;
+	char *chunk = static_cast<char *>(MemoryContextAlloc(launcher_cxt, size));
+	DueRun *copy = reinterpret_cast<DueRun *>(chunk);
+	*copy = *run;
+	char *p = chunk + MAXALIGN(sizeof(DueRun));
+	char **targets[5] = {&copy->job_name, &copy->command, &copy->database, &copy->username, &copy->effective_schedule};
+	for (int i = 0; i < 5; i++) {
+		strcpy(p, strings[i]);
+		*targets[i] = p;
+		p += strlen(strings[i]) + 1;
+	}
+	return copy;
+}
+
+/* Is a run of this job already waiting for a worker? */
+bool
+JobPending(int64 jobid)
+{
+	ListCell *lc;
+	foreach (lc, pending) {
+		if (static_cast<DueRun *>(lfirst(lc))->jobid == jobid)
+			return true;
+	}
+	return false;
+}
+
+/* Marks a slot whose worker is gone without a word (stopped before connecting, or lost). */
+void
+MarkLostWorker(RunSlot *slot, const char *why)
+{
+	slot->state = kSlotDone;
+	slot->result = slot->started_at != 0 ? kResultCrashed : kResultFailed;
+	slot->ended_at = GetCurrentTimestamp();
+	strlcpy(slot->message, why, kRunMessageSize);
+}
+
+/* Finds slots whose worker disappeared without reporting (caller holds the lock exclusively). */
+void
+DetectLostWorkers(SharedState *sh, TimestampTz now)
+{
+	for (int i = 0; i < sh->nslots; i++) {
+		RunSlot *slot = &sh->slots[i];
+		if (slot->state == kSlotFree || slot->state == kSlotDone)
+			continue;
+		pid_t pid = 0;
+		if (slot_local[i].handle != nullptr) {
+			if (GetBackgroundWorkerPid(slot_local[i].handle, &pid) == BGWH_STOPPED)
+				MarkLostWorker(slot, slot->state == kSlotClaimed
+				                         ? "job worker exited before it could start the run (see the server log)"
+				                         : "job worker exited without reporting a result");
+		} else if (slot->state == kSlotClaimed && now - slot->claimed_at > kStuckClaimUsecs) {
+			MarkLostWorker(slot, "job worker never started (adopted from a previous launcher)");
+		}
+	}
+}
+
+/* Copies worker reports out of shared memory. */
+SlotEvent *
+CollectEvents(int *count)
+{
+	SharedState *sh = Shared();
+	SlotEvent *events = static_cast<SlotEvent *>(MemoryContextAllocZero(tick_cxt, sizeof(SlotEvent) * sh->nslots));
+	int n = 0;
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	DetectLostWorkers(sh, GetCurrentTimestamp());
+	for (int i = 0; i < sh->nslots; i++) {
+		RunSlot *slot = &sh->slots[i];
+		bool finished = slot->state == kSlotDone;
+		if (!finished && !(slot->state == kSlotRunning && !slot->running_recorded))
+			continue;
+		SlotEvent *e = &events[n++];
+		e->slot = i;
+		e->generation = slot->generation;
+		e->runid = slot->runid;
+		e->finished = finished;
+		e->result = slot->result;
+		e->message = MemoryContextStrdup(tick_cxt, slot->message);
+		e->started_at = slot->started_at;
+		e->ended_at = slot->ended_at;
+		e->pid = slot->pid;
+	}
+	LWLockRelease(sh->lock);
+	*count = n;
+	return events;
+}
+
+/* After the events are committed: free finished slots, remember recorded starts. */
+void
+AcknowledgeEvents(const SlotEvent *events, int count)
+{
+	SharedState *sh = Shared();
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < count; i++) {
+		RunSlot *slot = &sh->slots[events[i].slot];
+		if (slot->generation != events[i].generation)
+			continue;
+		if (!events[i].finished) {
+			slot->running_recorded = true;
+			continue;
+		}
+		slot->state = kSlotFree;
+		SlotLocal *local = &slot_local[events[i].slot];
+		if (local->handle != nullptr)
+			pfree(local->handle);
+		if (local->payload != nullptr)
+			dsm_detach(local->payload);
+		local->handle = nullptr;
+		local->payload = nullptr;
+	}
+	LWLockRelease(sh->lock);
+	ConditionVariableBroadcast(&sh->slot_changed);
+}
+
+/* Records a due run: missed and unresolvable ones are final rows; the rest wait for a worker. */
+void
+RecordDueRun(DueRun *run)
+{
+	char *error = nullptr;
+	if (run->kind == kDueMissed) {
+		char *message = run->missed_count > 1
+		                    ? psprintf("missed %s" INT64_FORMAT " slots from %s to %s: the scheduler was not running "
+		                               "(server down or restarting) or the clock jumped",
+		                               run->missed_lower_bound ? "at least " : "", run->missed_count,
+		                               timestamptz_to_str(run->fire_at), timestamptz_to_str(run->missed_last))
+		                    : pstrdup("missed: the scheduler was not running at this time (server down or restarting) "
+		                              "or the clock jumped");
+		InsertRun(run, "skipped", message);
+		return;
+	}
+	if (JobPending(run->jobid) && run->overlap != kOverlapAllow) {
+		InsertRun(run, "skipped",
+		          "skipped: the previous run of this job has not started yet (catching up, or waiting for a free "
+		          "run slot: job_stagger.max_running_jobs or max_worker_processes reached)");
+		return;
+	}
+	if (!ResolveTarget(run, tick_cxt, &error)) {
+		InsertRun(run, "failed", error);
+		return;
+	}
+	InsertRun(run, "starting", nullptr);
+	/* The list must live in launcher_cxt: the current context is SPI's, gone at commit. */
+	MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
+	pending = lappend(pending, KeepRun(run));
+	MemoryContextSwitchTo(old);
+}
+
+/* One transaction: worker reports, due runs and the watermark. */
+bool
+RecordTick(const SlotEvent *events, int nevents, DueRun *due, int ndue, TimestampTz upto)
+{
+	BeginWork("job_stagger: recording runs");
+	if (!ExtensionInstalled()) {
+		EndWork();
+		return false;
+	}
+	for (int i = 0; i < nevents; i++) {
+		const SlotEvent *e = &events[i];
+		if (e->finished)
+			UpdateRunFinished(e->runid, ResultStatus(e->result), e->message[0] != '\0' ? e->message : nullptr,
+			                  e->started_at, e->ended_at, e->pid);
+		else
+			UpdateRunStarted(e->runid, e->started_at, e->pid);
+	}
+	for (int i = 0; i < ndue; i++)
+		RecordDueRun(&due[i]);
+	WriteScheduledUntil(upto);
+	EndWork();
+	AcknowledgeEvents(events, nevents);
+	return true;
+}
+
+/* Creates the segment the worker reads its command and job name from. */
+dsm_segment *
+MakePayload(const DueRun *run)
+{
+	int32 command_len = strlen(run->command);
+	int32 name_len = strlen(run->job_name);
+	dsm_segment *seg =
+	    dsm_create(offsetof(RunPayload, data) + command_len + name_len + 2, DSM_CREATE_NULL_IF_MAXSEGMENTS);
+	if (seg == nullptr)
+		return nullptr;
+	RunPayload *payload = static_cast<RunPayload *>(dsm_segment_address(seg));
+	payload->command_len = command_len;
+	payload->job_name_len = name_len;
+	memcpy(payload->data, run->command, command_len + 1);
+	memcpy(payload->data + command_len + 1, run->job_name, name_len + 1);
+	return seg;
+}
+
+/* Claims a free slot for the run (caller holds the lock); -1 when at the limit. */
+int
+ClaimSlot(SharedState *sh, const DueRun *run, int limit)
+{
+	int in_use = 0, free_slot = -1;
+	for (int i = 0; i < sh->nslots; i++) {
+		if (sh->slots[i].state != kSlotFree)
+			in_use++;
+		else if (free_slot < 0)
+			free_slot = i;
+	}
+	if (in_use >= limit || free_slot < 0)
+		return -1;
+	RunSlot *slot = &sh->slots[free_slot];
+	uint32 generation = slot->generation + 1;
+	memset(slot, 0, sizeof(RunSlot));
+	slot->generation = generation;
+	slot->state = kSlotClaimed;
+	slot->jobid = run->jobid;
+	slot->runid = run->runid;
+	slot->dboid = run->dboid;
+	slot->roleoid = run->roleoid;
+	slot->fire_at = run->fire_at;
+	slot->overlap = static_cast<OverlapPolicy>(run->overlap);
+	slot->timeout_ms = run->timeout_ms;
+	slot->claimed_at = GetCurrentTimestamp();
+	return free_slot;
+}
+
+void
+ReleaseClaim(int slotno)
+{
+	SharedState *sh = Shared();
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	sh->slots[slotno].state = kSlotFree;
+	LWLockRelease(sh->lock);
+}
+
+void
+WarnCannotStart(const char *why)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	if (now - last_start_warning < kWarnIntervalUsecs)
+		return;
+	last_start_warning = now;
+	ereport(WARNING, (errmsg("job_stagger: cannot start a job worker now: %s", why),
+	                  errhint("Runs wait until one is free. Raise max_worker_processes (restart) above "
+	                          "job_stagger.max_running_jobs.")));
+}
+
+/* Starts the worker of one run; false if no slot or worker could be had now. */
+bool
+StartRun(DueRun *run)
+{
+	SharedState *sh = Shared();
+	int limit = Min(js::pg::guc_max_running_jobs, sh->nslots);
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	int slotno = ClaimSlot(sh, run, limit);
+	uint32 generation = slotno >= 0 ? sh->slots[slotno].generation : 0;
+	LWLockRelease(sh->lock);
+	if (slotno < 0)
+		return false;
+
+	dsm_segment *seg = MakePayload(run);
+	if (seg == nullptr) {
+		ReleaseClaim(slotno);
+		WarnCannotStart("no dynamic shared memory segment available");
+		return false;
+	}
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	sh->slots[slotno].payload = dsm_segment_handle(seg);
+	LWLockRelease(sh->lock);
+
+	BackgroundWorker worker;
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	worker.bgw_notify_pid = MyProcPid;
+	worker.bgw_main_arg = Int32GetDatum(slotno);
+	memcpy(worker.bgw_extra, &generation, sizeof(generation));
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "job_stagger");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "job_stagger_run_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "job_stagger job %s (run " INT64_FORMAT ")", run->job_name, run->runid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "job_stagger job");
+
+	BackgroundWorkerHandle *handle = nullptr;
+	MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
+	bool ok = RegisterDynamicBackgroundWorker(&worker, &handle);
+	MemoryContextSwitchTo(old);
+	if (!ok) {
+		ReleaseClaim(slotno);
+		dsm_detach(seg);
+		WarnCannotStart("all background worker slots are in use (max_worker_processes)");
+		return false;
+	}
+	slot_local[slotno].handle = handle;
+	slot_local[slotno].payload = seg;
+	return true;
+}
+
+/* Starts waiting runs in fire order until slots or workers run out. */
+void
+StartPending()
+{
+	while (pending != NIL) {
+		DueRun *run = static_cast<DueRun *>(linitial(pending));
+		if (!StartRun(run))
+			return;
+		pending = list_delete_first(pending);
+		pfree(run);
+	}
+}
+
+/* Adopts the runs a previous launcher left going; returns their runids. */
+int64 *
+AdoptSlots(int *count)
+{
+	SharedState *sh = Shared();
+	int64 *runids = static_cast<int64 *>(MemoryContextAllocZero(tick_cxt, sizeof(int64) * (sh->nslots + 1)));
+	int n = 0;
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < sh->nslots; i++) {
+		slot_local[i].handle = nullptr;
+		slot_local[i].payload = nullptr;
+		if (sh->slots[i].state != kSlotFree)
+			runids[n++] = sh->slots[i].runid;
+	}
+	LWLockRelease(sh->lock);
+	*count = n;
+	return runids;
+}
+
+/* Recovery after a (re)start, then the jobs and @reboot runs. Returns the watermark to resume from. */
+void
+Startup()
+{
+	int nadopted = 0;
+	int64 *adopted = AdoptSlots(&nadopted);
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz since = now;
+	BeginWork("job_stagger: starting");
+	int closed = RecoverRuns(adopted, nadopted);
+	bool resumed = ReadScheduledUntil(&since);
+	if (!resumed)
+		since = now;
+	ApplySettings(true);
+	seen_generation = pg_atomic_read_u64(&Shared()->jobs_generation);
+	ReloadJobs(since);
+	EndWork();
+	WarnUnknownOverrides();
+	ereport(LOG, (errmsg("job_stagger launcher started in database \"%s\"", js::pg::guc_database_name),
+	              errdetail("%d run(s) closed as crashed, %d adopted; scheduling resumes from %s.", closed, nadopted,
+	                        timestamptz_to_str(since))));
+
+	if (!Shared()->reboot_jobs_done) {
+		int nreboot = 0;
+		DueRun *reboot = TakeDueRuns(now, now, true, tick_cxt, &nreboot);
+		if (RecordTick(nullptr, 0, reboot, nreboot, since))
+			Shared()->reboot_jobs_done = true;
+	}
+}
+
+/* One pass of the loop; false when the extension disappeared. */
+bool
+Tick()
+{
+	SharedState *sh = Shared();
+	bool changed = false;
+	MemoryContextReset(tick_cxt);
+	MemoryContext old = MemoryContextSwitchTo(tick_cxt);
+
+	if (ConfigReloadPending) {
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+		ApplySettings(false);
+		WarnUnknownOverrides();
+		changed = true;
+	}
+	TimestampTz now = GetCurrentTimestamp();
+	uint64 generation = pg_atomic_read_u64(&sh->jobs_generation);
+	if (generation != seen_generation) {
+		seen_generation = generation;
+		BeginWork("job_stagger: loading jobs");
+		bool installed = ExtensionInstalled();
+		if (installed)
+			ReloadJobs(now);
+		EndWork();
+		if (!installed) {
+			MemoryContextSwitchTo(old);
+			return false;
+		}
+		changed = true;
+	}
+
+	int nevents = 0, ndue = 0;
+	SlotEvent *events = CollectEvents(&nevents);
+	TimestampTz upto = now + static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000;
+	DueRun *due = TakeDueRuns(now, upto, false, tick_cxt, &ndue);
+	bool ok = true;
+	if (nevents > 0 || ndue > 0 || changed)
+		ok = RecordTick(events, nevents, due, ndue, upto);
+	if (ok)
+		StartPending();
+	MemoryContextSwitchTo(old);
+	return ok;
+}
+
+void
+ClearLauncher(int code, Datum arg)
+{
+	SharedState *sh = Shared();
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	if (sh->launcher_pid == MyProcPid) {
+		sh->launcher_latch = nullptr;
+		sh->launcher_pid = 0;
+	}
+	LWLockRelease(sh->lock);
+}
+
+/* Forgets runs waiting for a worker (their rows are closed as crashed at the next start-up). */
+void
+DropPending()
+{
+	list_free_deep(pending);
+	pending = NIL;
+}
+
+} // namespace
+
+MemoryContext
+TickContext()
+{
+	return tick_cxt;
+}
+
+void
+NoteSettingsApplied(bool enabled)
+{
+	SharedState *sh = Shared();
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	sh->applied_enabled = enabled;
+	sh->settings_applied_at = GetCurrentTimestamp();
+	LWLockRelease(sh->lock);
+}
+
+void
+RunLauncher()
+{
+	SharedState *sh = Shared();
+	if (sh == nullptr)
+		ereport(FATAL, (errmsg("job_stagger must be loaded via shared_preload_libraries")));
+	launcher_cxt = AllocSetContextCreate(TopMemoryContext, "job_stagger launcher", ALLOCSET_DEFAULT_SIZES);
+	tick_cxt = AllocSetContextCreate(launcher_cxt, "job_stagger tick", ALLOCSET_DEFAULT_SIZES);
+	slot_local = static_cast<SlotLocal *>(MemoryContextAllocZero(launcher_cxt, sizeof(SlotLocal) * sh->nslots));
+
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	sh->launcher_latch = MyLatch;
+	sh->launcher_pid = MyProcPid;
+	sh->launcher_started_at = GetCurrentTimestamp();
+	LWLockRelease(sh->lock);
+	before_shmem_exit(ClearLauncher, 0);
+
+	for (;;) {
+		WaitForExtension();
+		Startup();
+		while (Tick()) {
+			TimestampTz wake_at = NextWakeAt();
+			if (pending != NIL)
+				wake_at = Min(wake_at, GetCurrentTimestamp() + kBacklogPollMs * 1000);
+			SleepUntil(wake_at);
+		}
+		ereport(LOG, (errmsg("job_stagger: extension dropped from database \"%s\"; scheduling stopped",
+		                     js::pg::guc_database_name)));
+		DropPending();
+	}
+}
+
+} // namespace js::worker

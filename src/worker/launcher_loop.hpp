@@ -1,0 +1,38 @@
+/*
+ * Internal interface between the launcher's parts (PostgreSQL side: include
+ * after postgres.h). launcher.cpp holds the C++ model and its conversions,
+ * launcher_loop.cpp the loop, the run slots and the workers.
+ */
+#pragma once
+
+extern "C" {
+#include "datatype/timestamp.h"
+#include "utils/palloc.h"
+}
+
+#include "worker/launcher_db.hpp"
+
+namespace js::worker {
+
+/* job_stagger.offsets parsed: valid entries only (invalid ones were warned about). */
+struct OverrideList {
+	int count;
+	char **names;
+	int *offsets;
+};
+
+OverrideList ReadOffsetOverrides();
+void WarnUnknownOverrides();
+void NoteSettingsApplied(bool enabled);
+MemoryContext TickContext();
+
+void ApplySettings(bool log_always);
+void ReloadJobs(TimestampTz since);
+DueRun *TakeDueRuns(TimestampTz now, TimestampTz upto, bool reboot, MemoryContext mcxt, int *count);
+TimestampTz NextWakeAt();
+void SleepUntil(TimestampTz wake_at);
+void WaitForExtension();
+
+[[noreturn]] void RunLauncher();
+
+} // namespace js::worker

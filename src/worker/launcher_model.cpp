@@ -1,0 +1,113 @@
+#include "worker/launcher_model.hpp"
+
+#include "core/stagger.hpp"
+
+namespace js::worker {
+
+int
+LauncherModel::OffsetOf(const JobRow &row) const
+{
+	auto it = overrides_.find(row.name);
+	return it != overrides_.end() ? it->second : row.offset;
+}
+
+std::vector<core::PlannerJob>
+LauncherModel::PlannerJobs() const
+{
+	std::vector<core::PlannerJob> out;
+	out.reserve(jobs_.size());
+	for (const auto &[jobid, job] : jobs_) {
+		if (job.schedule.kind == core::ScheduleKind::kReboot)
+			continue;
+		core::PlannerJob pj;
+		pj.jobid = jobid;
+		pj.schedule = job.schedule;
+		pj.offset = OffsetOf(job.row);
+		out.push_back(std::move(pj));
+	}
+	return out;
+}
+
+void
+LauncherModel::SetSettings(bool stagger_enabled, const core::TimeZone &tz, std::map<std::string, int> overrides)
+{
+	overrides_ = std::move(overrides);
+	core::PlannerSettings settings;
+	settings.stagger_enabled = stagger_enabled;
+	settings.tz = tz;
+	planner_.SetSettings(settings);
+	/* Overrides change offsets only: every job keeps its progress. */
+	planner_.SetJobs(PlannerJobs(), last_since_);
+}
+
+void
+LauncherModel::SetJobs(std::vector<JobRow> rows, core::Instant since, std::vector<std::string> *invalid)
+{
+	jobs_.clear();
+	for (JobRow &row : rows) {
+		core::ParseResult parsed = core::ParseSchedule(row.schedule);
+		if (!parsed.ok) {
+			if (invalid != nullptr)
+				invalid->push_back(row.name + ": " + parsed.error);
+			continue;
+		}
+		std::int64_t jobid = row.jobid;
+		jobs_.emplace(jobid, Job{std::move(row), std::move(parsed.schedule)});
+	}
+	last_since_ = since;
+	planner_.SetJobs(PlannerJobs(), since);
+}
+
+DueRunData
+LauncherModel::MakeRun(const Job &job, const core::Slot &slot) const
+{
+	DueRunData run;
+	run.job = &job.row;
+	run.slot = slot;
+	run.effective_schedule = core::EffectiveScheduleText(job.schedule, job.row.schedule, OffsetOf(job.row),
+	                                                     planner_.Settings().stagger_enabled);
+	return run;
+}
+
+std::vector<DueRunData>
+LauncherModel::TakeDue(core::Instant upto, core::Instant late_before)
+{
+	std::vector<DueRunData> out;
+	for (const core::Slot &slot : planner_.TakeDue(upto, late_before)) {
+		auto it = jobs_.find(slot.jobid);
+		if (it != jobs_.end())
+			out.push_back(MakeRun(it->second, slot));
+	}
+	return out;
+}
+
+std::vector<DueRunData>
+LauncherModel::RebootRuns(core::Instant now) const
+{
+	std::vector<DueRunData> out;
+	for (const auto &[jobid, job] : jobs_) {
+		if (job.schedule.kind != core::ScheduleKind::kReboot)
+			continue;
+		core::Slot slot;
+		slot.jobid = jobid;
+		slot.nominal = now;
+		slot.fire_at = now;
+		slot.stagger_enabled = planner_.Settings().stagger_enabled;
+		DueRunData run = MakeRun(job, slot);
+		run.reboot = true;
+		out.push_back(std::move(run));
+	}
+	return out;
+}
+
+std::vector<std::string>
+LauncherModel::UnknownOverrides() const
+{
+	std::vector<std::string> names;
+	names.reserve(jobs_.size());
+	for (const auto &[jobid, job] : jobs_)
+		names.push_back(job.row.name);
+	return core::UnknownOverrideJobs(overrides_, names);
+}
+
+} // namespace js::worker

@@ -1,0 +1,449 @@
+/*
+ * The job worker: one dynamic background worker per run, connected to the
+ * job's database as the job's role. It connects ahead of time, waits for the
+ * exact fire instant, applies the overlap policy, runs the command the way a
+ * client's simple query would (each statement top-level, several statements
+ * in one implicit transaction, so VACUUM works), and leaves the outcome in its
+ * run slot for the launcher to record.
+ *
+ * C-shaped PostgreSQL code (no C++ objects): errors unwind freely here.
+ */
+extern "C" {
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "parser/analyze.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/ps_status.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+
+PGDLLEXPORT void job_stagger_run_main(Datum main_arg);
+}
+
+#include "worker/shared.hpp"
+
+namespace js::worker {
+
+namespace {
+
+/* Sleep on the latch until this close to the fire instant, then spin. */
+constexpr int64 kSpinUsecs = 2000;
+
+/* What this worker knows about its run (copied out of the slot). */
+struct RunInfo {
+	int slotno;
+	uint32 generation;
+	int64 jobid;
+	int64 runid;
+	Oid dboid;
+	Oid roleoid;
+	TimestampTz fire_at;
+	OverlapPolicy overlap;
+	int timeout_ms;
+	dsm_handle payload;
+	char *command;
+	char *job_name;
+};
+
+RunInfo run;
+char last_error[kRunMessageSize];
+emit_log_hook_type prev_emit_log_hook = nullptr;
+volatile sig_atomic_t run_timed_out = false;
+
+RunSlot *
+MySlot()
+{
+	return &Shared()->slots[run.slotno];
+}
+
+/* Keeps the text of the last ERROR/FATAL, so a worker that dies still explains why. */
+void
+CaptureError(ErrorData *edata)
+{
+	if (edata->elevel >= ERROR && edata->message != nullptr)
+		strlcpy(last_error, edata->message, sizeof(last_error));
+	if (prev_emit_log_hook != nullptr)
+		prev_emit_log_hook(edata);
+}
+
+/* Sets the slot's final state (caller holds the lock) and wakes everyone interested. */
+void
+FinishLocked(RunSlot *slot, RunResult result, const char *message)
+{
+	slot->state = kSlotDone;
+	slot->result = result;
+	slot->ended_at = GetCurrentTimestamp();
+	strlcpy(slot->message, message != nullptr ? message : "", kRunMessageSize);
+}
+
+void
+Finish(RunResult result, const char *message)
+{
+	SharedState *sh = Shared();
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	RunSlot *slot = MySlot();
+	if (slot->generation == run.generation && slot->state != kSlotDone)
+		FinishLocked(slot, result, message);
+	LWLockRelease(sh->lock);
+	ConditionVariableBroadcast(&sh->slot_changed);
+	WakeLauncher();
+}
+
+/* Exit callback: a worker that leaves without a result (FATAL, terminated) records why. */
+void
+RunnerExit(int code, Datum arg)
+{
+	SharedState *sh = Shared();
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	RunSlot *slot = MySlot();
+	bool mine = slot->generation == run.generation && slot->state != kSlotDone && slot->state != kSlotFree;
+	if (mine) {
+		bool started = slot->state == kSlotRunning || slot->state == kSlotQueued;
+		char message[kRunMessageSize];
+		snprintf(message, sizeof(message), "job worker exited %s: %s",
+		         started ? "while running the command" : "before running the command",
+		         last_error[0] != '\0' ? last_error : "no error was reported (see the server log)");
+		FinishLocked(slot, started ? kResultCrashed : kResultFailed, message);
+	}
+	LWLockRelease(sh->lock);
+	if (mine) {
+		ConditionVariableBroadcast(&sh->slot_changed);
+		WakeLauncher();
+	}
+}
+
+/* Timeout handler: mark the run as timed out and cancel the running statement. */
+void
+RunTimeoutHandler()
+{
+	run_timed_out = true;
+	kill(MyProcPid, SIGINT);
+}
+
+/* Copies the run's parameters from its slot; false if the slot was reused meanwhile. */
+bool
+ReadSlot(int slotno, uint32 generation)
+{
+	SharedState *sh = Shared();
+	run.slotno = slotno;
+	run.generation = generation;
+	LWLockAcquire(sh->lock, LW_SHARED);
+	RunSlot *slot = MySlot();
+	bool ok = slot->generation == generation && slot->state == kSlotClaimed;
+	if (ok) {
+		run.jobid = slot->jobid;
+		run.runid = slot->runid;
+		run.dboid = slot->dboid;
+		run.roleoid = slot->roleoid;
+		run.fire_at = slot->fire_at;
+		run.overlap = slot->overlap;
+		run.timeout_ms = slot->timeout_ms;
+		run.payload = slot->payload;
+	}
+	LWLockRelease(sh->lock);
+	return ok;
+}
+
+/* Reads command and job name from the launcher's segment into this process. */
+void
+ReadPayload()
+{
+	dsm_segment *seg = dsm_attach(run.payload);
+	if (seg == nullptr)
+		ereport(ERROR, (errmsg("job_stagger: run payload is gone (launcher restarted before this run started)")));
+	RunPayload *payload = static_cast<RunPayload *>(dsm_segment_address(seg));
+	run.command = MemoryContextStrdup(TopMemoryContext, payload->data);
+	run.job_name = MemoryContextStrdup(TopMemoryContext, payload->data + payload->command_len + 1);
+	dsm_detach(seg);
+}
+
+void
+SetState(RunSlotState state, bool set_started)
+{
+	SharedState *sh = Shared();
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	RunSlot *slot = MySlot();
+	slot->state = state;
+	slot->pid = MyProcPid;
+	if (set_started)
+		slot->started_at = GetCurrentTimestamp();
+	LWLockRelease(sh->lock);
+}
+
+/* Sleeps, then spins, until the fire instant. */
+void
+WaitForFireTime(TimestampTz fire_at)
+{
+	for (;;) {
+		CHECK_FOR_INTERRUPTS();
+		TimestampTz now = GetCurrentTimestamp();
+		if (now >= fire_at)
+			return;
+		int64 remaining = fire_at - now;
+		if (remaining > kSpinUsecs) {
+			long ms = (remaining - kSpinUsecs / 2) / 1000;
+			(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+	}
+}
+
+/* An earlier run of the same job still active? (caller holds the lock) */
+bool
+EarlierRunActive(SharedState *sh, bool *queued_exists, int64 *earlier_runid)
+{
+	bool active = false;
+	*queued_exists = false;
+	for (int i = 0; i < sh->nslots; i++) {
+		RunSlot *s = &sh->slots[i];
+		if (i == run.slotno || s->jobid != run.jobid || s->state == kSlotFree || s->state == kSlotDone)
+			continue;
+		if (s->state == kSlotQueued)
+			*queued_exists = true;
+		if (s->fire_at < run.fire_at || (s->fire_at == run.fire_at && s->runid < run.runid)) {
+			active = true;
+			*earlier_runid = s->runid;
+		}
+	}
+	return active;
+}
+
+/*
+ * Applies the overlap policy at the fire instant. Returns true with the slot
+ * RUNNING and started_at set, or false (the run finished as skipped).
+ */
+bool
+ClaimStart()
+{
+	SharedState *sh = Shared();
+	bool queued_exists = false;
+	int64 earlier = 0;
+	char message[kRunMessageSize];
+
+	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	bool busy = run.overlap != kOverlapAllow && EarlierRunActive(sh, &queued_exists, &earlier);
+	if (busy && (run.overlap == kOverlapSkip || queued_exists)) {
+		snprintf(message, sizeof(message),
+		         run.overlap == kOverlapSkip ? "skipped: the previous run (runid " INT64_FORMAT ") is still running"
+		                                     : "skipped: a run is already queued behind run " INT64_FORMAT,
+		         earlier);
+		FinishLocked(MySlot(), kResultSkipped, message);
+		LWLockRelease(sh->lock);
+		ConditionVariableBroadcast(&sh->slot_changed);
+		WakeLauncher();
+		return false;
+	}
+	MySlot()->state = busy ? kSlotQueued : kSlotRunning;
+	MySlot()->pid = MyProcPid;
+	if (!busy)
+		MySlot()->started_at = GetCurrentTimestamp();
+	LWLockRelease(sh->lock);
+	if (!busy)
+		return true;
+
+	/* overlap = queue: run once more right after the current run ends */
+	ConditionVariablePrepareToSleep(&sh->slot_changed);
+	for (;;) {
+		LWLockAcquire(sh->lock, LW_SHARED);
+		busy = EarlierRunActive(sh, &queued_exists, &earlier);
+		LWLockRelease(sh->lock);
+		if (!busy)
+			break;
+		ConditionVariableSleep(&sh->slot_changed, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	SetState(kSlotRunning, true);
+	return true;
+}
+
+/* "SELECT 3", "INSERT 0 1", "VACUUM": what psql would print for the statement. */
+void
+FormatCompletion(const QueryCompletion *qc, char *buf, size_t size)
+{
+	const char *tag = GetCommandTagName(qc->commandTag);
+	if (!command_tag_display_rowcount(qc->commandTag))
+		strlcpy(buf, tag, size);
+	else if (qc->commandTag == CMDTAG_INSERT)
+		snprintf(buf, size, "%s 0 " UINT64_FORMAT, tag, qc->nprocessed);
+	else
+		snprintf(buf, size, "%s " UINT64_FORMAT, tag, qc->nprocessed);
+}
+
+/* Plans and runs one statement in an unnamed portal, discarding its output. */
+void
+RunStatement(RawStmt *stmt, const char *sql, CommandTag tag, QueryCompletion *qc)
+{
+	bool snapshot_set = false;
+	if (analyze_requires_snapshot(stmt)) {
+		PushActiveSnapshot(GetTransactionSnapshot());
+		snapshot_set = true;
+	}
+	List *queries = pg_analyze_and_rewrite_fixedparams(stmt, sql, nullptr, 0, nullptr);
+	List *plans = pg_plan_queries(queries, sql, CURSOR_OPT_PARALLEL_OK, nullptr);
+	if (snapshot_set)
+		PopActiveSnapshot();
+	CHECK_FOR_INTERRUPTS();
+
+	Portal portal = CreatePortal("", true, true);
+	portal->visible = false;
+	PortalDefineQuery(portal, nullptr, sql, tag, plans, nullptr);
+	PortalStart(portal, nullptr, 0, InvalidSnapshot);
+	int16 format = 0;
+	PortalSetResultFormat(portal, 1, &format);
+	DestReceiver *receiver = CreateDestReceiver(DestNone);
+	(void)PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, qc);
+	receiver->rDestroy(receiver);
+	PortalDrop(portal, false);
+}
+
+/*
+ * Runs the command like a simple query: one statement runs top-level in its
+ * own transaction; several run in one implicit transaction, with COMMIT or
+ * ROLLBACK inside them ending it as in psql -c.
+ */
+void
+ExecuteCommand(const char *sql, char *completion, size_t size)
+{
+	MemoryContext cmd_cxt = AllocSetContextCreate(TopMemoryContext, "job_stagger command", ALLOCSET_DEFAULT_SIZES);
+	bool xact_started = true;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	debug_query_string = sql;
+	pgstat_report_activity(STATE_RUNNING, sql);
+
+	MemoryContext old = MemoryContextSwitchTo(cmd_cxt);
+	List *stmts = pg_parse_query(sql);
+	MemoryContextSwitchTo(old);
+	bool implicit_block = list_length(stmts) > 1;
+	completion[0] = '\0';
+
+	ListCell *lc;
+	foreach (lc, stmts) {
+		RawStmt *stmt = lfirst_node(RawStmt, lc);
+		CommandTag tag = CreateCommandTag(stmt->stmt);
+		QueryCompletion qc;
+		set_ps_display(GetCommandTagName(tag));
+		if (!xact_started) {
+			SetCurrentStatementStartTimestamp();
+			StartTransactionCommand();
+			xact_started = true;
+		}
+		if (implicit_block)
+			BeginImplicitTransactionBlock();
+		CHECK_FOR_INTERRUPTS();
+		InitializeQueryCompletion(&qc);
+		old = MemoryContextSwitchTo(cmd_cxt);
+		RunStatement(stmt, sql, tag, &qc);
+		MemoryContextSwitchTo(old);
+		FormatCompletion(&qc, completion, size);
+		if (lnext(stmts, lc) == nullptr) {
+			if (implicit_block)
+				EndImplicitTransactionBlock();
+			CommitTransactionCommand();
+			xact_started = false;
+		} else if (IsA(stmt->stmt, TransactionStmt)) {
+			CommitTransactionCommand();
+			xact_started = false;
+		} else {
+			CommandCounterIncrement();
+		}
+	}
+	if (xact_started)
+		CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, nullptr);
+	debug_query_string = nullptr;
+}
+
+/* Runs the command with the job's timeout; fills in the result. */
+RunResult
+Execute(char *message)
+{
+	TimeoutId timeout_id = RegisterTimeout(USER_TIMEOUT, RunTimeoutHandler);
+	volatile RunResult result = kResultSucceeded;
+	MemoryContext old = CurrentMemoryContext;
+	if (run.timeout_ms > 0)
+		enable_timeout_after(timeout_id, run.timeout_ms);
+	PG_TRY();
+	{
+		ExecuteCommand(run.command, message, kRunMessageSize);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		ErrorData *edata = CopyErrorData();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		if (run_timed_out) {
+			result = kResultTimedOut;
+			snprintf(message, kRunMessageSize, "canceled: the run exceeded its timeout of %d ms", run.timeout_ms);
+		} else {
+			result = kResultFailed;
+			strlcpy(message, edata->message != nullptr ? edata->message : "unknown error", kRunMessageSize);
+		}
+		pgstat_report_activity(STATE_IDLE, nullptr);
+	}
+	PG_END_TRY();
+	if (run.timeout_ms > 0)
+		disable_timeout(timeout_id, false);
+	return result;
+}
+
+/* application_name shows the job: "job_stagger: nightly_vacuum". */
+void
+ReportIdentity()
+{
+	char appname[NAMEDATALEN];
+	snprintf(appname, sizeof(appname), "job_stagger: %s", run.job_name);
+	SetConfigOption("application_name", appname, PGC_USERSET, PGC_S_SESSION);
+	pgstat_report_appname(appname);
+}
+
+} // namespace
+
+} // namespace js::worker
+
+extern "C" {
+
+void
+job_stagger_run_main(Datum main_arg)
+{
+	using namespace js::worker;
+	uint32 generation = 0;
+	memcpy(&generation, MyBgworkerEntry->bgw_extra, sizeof(generation));
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	if (Shared() == nullptr || !ReadSlot(DatumGetInt32(main_arg), generation))
+		proc_exit(0); /* the launcher gave the slot up before we started */
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = CaptureError;
+	before_shmem_exit(RunnerExit, 0);
+
+	ReadPayload();
+	BackgroundWorkerInitializeConnectionByOid(run.dboid, run.roleoid, 0);
+	ReportIdentity();
+	SetState(kSlotWaiting, false);
+	WaitForFireTime(run.fire_at);
+	if (!ClaimStart())
+		proc_exit(0);
+	WakeLauncher();
+
+	char message[kRunMessageSize];
+	RunResult result = Execute(message);
+	Finish(result, message);
+	proc_exit(0);
+}
+
+} /* extern "C" */
