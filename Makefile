@@ -63,3 +63,10 @@ unit:
 	cmake -S . -B build -DJS_WERROR=ON >/dev/null
 	cmake --build build -j2
 	ctest --test-dir build --output-on-failure
+
+# Replace the installed library by unlinking it first: overwriting it in place
+# would crash running servers that have it mapped (it is preloaded).
+install-lib-shared: unlink-installed-shlib
+.PHONY: unlink-installed-shlib
+unlink-installed-shlib:
+	rm -f '$(DESTDIR)$(pkglibdir)/$(MODULE_big)$(DLSUFFIX)'

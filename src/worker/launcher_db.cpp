@@ -129,23 +129,22 @@ LoadJobs(MemoryContext mcxt, int *count)
 }
 
 int
-RecoverRuns(const int64 *adopted, int nadopted)
+RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted)
 {
 	Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * (nadopted + 1)));
 	for (int i = 0; i < nadopted; i++)
 		elems[i] = Int64GetDatum(adopted[i]);
 	ArrayType *arr = construct_array(elems, nadopted, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	Oid types[1] = {INT8ARRAYOID};
-	Datum values[1] = {PointerGetDatum(arr)};
-	const char *sql =
-	    "UPDATE job_stagger.job_run_details SET status = 'crashed', ended_at = now(),"
-	    " return_message = CASE"
-	    "  WHEN started_at IS NULL THEN 'the run had not started when the scheduler stopped (server or scheduler "
-	    "restart)'"
-	    "  WHEN started_at < pg_postmaster_start_time() THEN 'the server restarted while the run was in progress'"
-	    "  ELSE 'the job worker was lost while the run was in progress (scheduler restart)' END"
-	    " WHERE status IN ('starting', 'running') AND runid <> ALL ($1)";
-	Execute(sql, 1, types, values, nullptr, SPI_OK_UPDATE);
+	const char *who = server_restarted ? "the server" : "the scheduler";
+	Oid types[3] = {INT8ARRAYOID, TEXTOID, TEXTOID};
+	Datum values[3] = {
+	    PointerGetDatum(arr), CStringGetTextDatum(psprintf("the run had not started when %s stopped", who)),
+	    CStringGetTextDatum(server_restarted ? "the server restarted (shutdown or crash) while the run was in progress"
+	                                         : "the job worker was lost when the scheduler restarted")};
+	const char *sql = "UPDATE job_stagger.job_run_details SET status = 'crashed', ended_at = now(),"
+	                  " return_message = CASE WHEN started_at IS NULL THEN $2 ELSE $3 END"
+	                  " WHERE status IN ('starting', 'running') AND runid <> ALL ($1)";
+	Execute(sql, 3, types, values, nullptr, SPI_OK_UPDATE);
 	return static_cast<int>(SPI_processed);
 }
 

@@ -64,8 +64,11 @@ bool ExtensionInstalled();
 /* Active jobs; *count set. */
 JobRowData *LoadJobs(MemoryContext mcxt, int *count);
 
-/* Closes runs left starting/running by a previous launcher or server life, except the adopted ones. */
-int RecoverRuns(const int64 *adopted, int nadopted);
+/*
+ * Closes runs left starting/running by a previous launcher or server life,
+ * except the adopted ones; `server_restarted` picks the message.
+ */
+int RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted);
 
 /* Every slot up to this instant was handed out (recorded with the runs in one transaction). */
 bool ReadScheduledUntil(TimestampTz *until);

@@ -415,7 +415,7 @@ Startup()
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz since = now;
 	BeginWork("job_stagger: starting");
-	int closed = RecoverRuns(adopted, nadopted);
+	int closed = RecoverRuns(adopted, nadopted, Shared()->launcher_starts == 1);
 	bool resumed = ReadScheduledUntil(&since);
 	if (!resumed)
 		since = now;
@@ -533,6 +533,7 @@ RunLauncher()
 	sh->launcher_latch = MyLatch;
 	sh->launcher_pid = MyProcPid;
 	sh->launcher_started_at = GetCurrentTimestamp();
+	sh->launcher_starts++;
 	LWLockRelease(sh->lock);
 	before_shmem_exit(ClearLauncher, 0);
 

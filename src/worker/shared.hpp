@@ -86,6 +86,7 @@ struct SharedState {
 	bool applied_enabled;             /* job_stagger.enabled as the launcher last applied it */
 	TimestampTz settings_applied_at;  /* when the launcher last applied the settings */
 	TimestampTz launcher_started_at;
+	int launcher_starts; /* launchers started since shared memory was (re)initialised */
 	int nslots;
 	RunSlot slots[FLEXIBLE_ARRAY_MEMBER];
 };
