@@ -354,4 +354,85 @@ $fn$;
 COMMENT ON FUNCTION stagger_alter_job(text, text, text, text, text, boolean, text, interval) IS
 'change a job; NULL leaves a field unchanged, timeout ''0'' removes the limit';
 
+------------------------------------------------------------------------------
+-- Staggering: offsets and effective schedules
+------------------------------------------------------------------------------
+
+CREATE FUNCTION job_stagger.effective_schedule(schedule text, offset_seconds integer, enabled boolean)
+RETURNS text
+AS 'MODULE_PATHNAME', 'job_stagger_effective_schedule'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION job_stagger.effective_schedule(text, integer, boolean) IS
+'the 6-field schedule a 5-field cron fires at with this offset when staggering is enabled; the input otherwise';
+
+CREATE FUNCTION job_stagger.offset_overrides(OUT job_name text, OUT offset_seconds integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'job_stagger_offset_overrides'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION job_stagger.offset_overrides() IS
+'valid entries of job_stagger.offsets (a WARNING for each invalid one)';
+
+/*
+ * The configured offset of a job (the caller's job of that name first): its
+ * job_stagger.offsets override, else its table value; NULL for an unknown job.
+ */
+CREATE FUNCTION job_stagger.configured_offset(job_name text)
+RETURNS integer
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_offset integer;
+BEGIN
+    SELECT j.offset_seconds INTO v_offset FROM job_stagger.jobs j
+     WHERE j.job_name = configured_offset.job_name
+     ORDER BY (j.username = current_user) DESC, j.jobid
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN coalesce((SELECT o.offset_seconds FROM job_stagger.offset_overrides() o
+                      WHERE o.job_name = configured_offset.job_name), v_offset);
+END
+$fn$;
+
+CREATE FUNCTION stagger_offset(job_name text)
+RETURNS integer
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT CASE WHEN current_setting('job_stagger.enabled')::boolean
+                THEN coalesce(job_stagger.configured_offset($1), 0) ELSE 0 END
+$fn$;
+COMMENT ON FUNCTION stagger_offset(text) IS
+'the offset (seconds) a job fires at: its override or table offset when staggering is enabled; 0 when disabled or unknown';
+
+CREATE FUNCTION stagger_apply_cron(job_name text, cron text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT job_stagger.effective_schedule($2, stagger_offset($1), current_setting('job_stagger.enabled')::boolean)
+$fn$;
+COMMENT ON FUNCTION stagger_apply_cron(text, text) IS
+'a 5-field cron as the 6-field schedule the job fires at (offset as seconds field); unchanged when staggering is off, the offset is 0, the job unknown, or the cron not a valid 5-field one';
+
+CREATE FUNCTION stagger_set_offset(job_name text, offset_seconds integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+BEGIN
+    IF stagger_set_offset.offset_seconds IS NULL OR stagger_set_offset.offset_seconds NOT BETWEEN 0 AND 59 THEN
+        RAISE EXCEPTION 'offset_seconds must be between 0 and 59, got %',
+            coalesce(stagger_set_offset.offset_seconds::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE job_stagger.jobs SET offset_seconds = stagger_set_offset.offset_seconds
+     WHERE jobid = job_stagger.job_id(stagger_set_offset.job_name);
+END
+$fn$;
+COMMENT ON FUNCTION stagger_set_offset(text, integer) IS 'set the second (0-59) at which a 5-field job fires when staggering is enabled';
+
 SELECT job_stagger.wake_scheduler();

@@ -16,6 +16,7 @@
 #include "core/stagger.hpp"
 #include "pg/bridge.hpp"
 #include "pg/guc.hpp"
+#include "pg/overrides.hpp"
 #include "worker/launcher_model.hpp"
 
 #include <memory>
@@ -79,32 +80,6 @@ Model()
 	return *model;
 }
 
-/* Parses job_stagger.offsets; every invalid entry is a WARNING and is left out. */
-OverrideList
-ReadOffsetOverrides()
-{
-	OverrideList list = {0, nullptr, nullptr};
-	const char *text = js::pg::guc_offsets != nullptr ? js::pg::guc_offsets : "";
-	char **errors = nullptr;
-	int nerrors = 0;
-	js::pg::CallCpp([&] {
-		core::OffsetOverrides parsed = core::ParseOffsetOverrides(text);
-		list.names = static_cast<char **>(js::pg::PallocOrThrow(sizeof(char *) * (parsed.offsets.size() + 1)));
-		list.offsets = static_cast<int *>(js::pg::PallocOrThrow(sizeof(int) * (parsed.offsets.size() + 1)));
-		for (const auto &[name, offset] : parsed.offsets) {
-			list.names[list.count] = js::pg::PallocCopy(name);
-			list.offsets[list.count++] = offset;
-		}
-		errors = static_cast<char **>(js::pg::PallocOrThrow(sizeof(char *) * (parsed.errors.size() + 1)));
-		for (const std::string &e : parsed.errors)
-			errors[nerrors++] = js::pg::PallocCopy(e);
-	});
-	for (int i = 0; i < nerrors; i++)
-		ereport(WARNING, (errmsg("job_stagger.offsets: %s", errors[i]),
-		                  errdetail("The entry is ignored; the job keeps its offset from job_stagger.jobs.")));
-	return list;
-}
-
 void
 WarnUnknownOverrides()
 {
@@ -128,7 +103,8 @@ ApplySettings(bool log_always)
 	static bool applied = false;
 	static bool last_enabled = false;
 	bool enabled = js::pg::guc_enabled;
-	OverrideList overrides = ReadOffsetOverrides();
+	js::pg::OverrideList overrides = js::pg::ParseOverrides(js::pg::guc_offsets);
+	js::pg::WarnOverrideErrors(overrides);
 
 	js::pg::CallCpp([&] {
 		std::map<std::string, int> map;

@@ -14,14 +14,6 @@ extern "C" {
 
 namespace js::worker {
 
-/* job_stagger.offsets parsed: valid entries only (invalid ones were warned about). */
-struct OverrideList {
-	int count;
-	char **names;
-	int *offsets;
-};
-
-OverrideList ReadOffsetOverrides();
 void WarnUnknownOverrides();
 void NoteSettingsApplied(bool enabled);
 MemoryContext TickContext();
