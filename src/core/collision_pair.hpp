@@ -1,0 +1,36 @@
+/*
+ * Exact comparison of two jobs' effective fire instants over the horizon.
+ *
+ * Internal to the collision analysis (collisions.hpp is the public API).
+ */
+#pragma once
+
+#include "core/collision_horizon.hpp"
+#include "core/fire_profile.hpp"
+
+#include <cstdint>
+#include <optional>
+
+namespace js::core::collide {
+
+struct PairHit {
+	Instant first = 0;        /* earliest common fire instant in (from, end] */
+	std::int64_t per_day = 0; /* common fire instants during the local day of `first` */
+};
+
+/*
+ * The first common fire instant of two jobs within the horizon, with the
+ * number of common instants on that local day; nullopt if they never meet
+ * there. Cost: a few mask operations per candidate day; whole-day
+ * enumeration (at most 1440 minutes) only when an interval job whose N does
+ * not divide 60 is involved. If the horizon has sub-minute UTC offsets (local
+ * mean time, before the 1970s) the pair is instead walked with NextFire, at
+ * most 1,000,000 steps (a pair still apart after that counts as
+ * collision-free).
+ */
+std::optional<PairHit> EvaluatePair(const FireProfile &a, const FireProfile &b, const ZoneHorizon &horizon,
+                                    const DaySets &day_sets);
+
+} // namespace js::core::collide
+
+#include "core/cpp_only.hpp"

@@ -1,0 +1,215 @@
+/*
+ * Public collision API on top of the per-job fire profiles and the exact
+ * pair evaluation (fire_profile.hpp, collision_pair.hpp).
+ */
+#include "core/collisions.hpp"
+
+#include "core/civil.hpp"
+#include "core/collision_pair.hpp"
+#include "core/fire_profile.hpp"
+#include "core/stagger.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+#include <tuple>
+
+namespace js::core {
+namespace {
+
+/* The horizon, the shared day sets and one profile per job, built once per call. */
+struct Analysis {
+	collide::ZoneHorizon horizon;
+	collide::DaySets day_sets;
+	std::vector<collide::FireProfile> profiles;
+
+	Analysis(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from)
+	    : horizon(tz, from), day_sets(horizon)
+	{
+		profiles.reserve(jobs.size());
+		for (const CollisionJob &job : jobs)
+			profiles.push_back(collide::BuildFireProfile(job.schedule, job.offset, stagger_enabled, horizon, day_sets));
+	}
+
+	collide::FireProfile
+	Profile(const CronSchedule &schedule, int offset, bool stagger_enabled)
+	{
+		return collide::BuildFireProfile(schedule, offset, stagger_enabled, horizon, day_sets);
+	}
+
+	std::optional<collide::PairHit>
+	Evaluate(const collide::FireProfile &a, const collide::FireProfile &b) const
+	{
+		return collide::EvaluatePair(a, b, horizon, day_sets);
+	}
+
+	/* How many of the profiles `candidate` collides with; stops counting at `stop_at`. */
+	int
+	CountColliding(const collide::FireProfile &candidate, int stop_at) const
+	{
+		int count = 0;
+		for (const collide::FireProfile &other : profiles)
+			if (Evaluate(candidate, other) && ++count >= stop_at)
+				break;
+		return count;
+	}
+};
+
+/* Compares the jobs of one bucket pairwise; a pair is handled in the bucket of its lowest common second. */
+void
+CompareBucket(const Analysis &analysis, const std::vector<std::size_t> &bucket, int second,
+              std::vector<CollisionPair> &out)
+{
+	for (std::size_t x = 0; x < bucket.size(); x++) {
+		const collide::FireProfile &a = analysis.profiles[bucket[x]];
+		for (std::size_t y = x + 1; y < bucket.size(); y++) {
+			const collide::FireProfile &b = analysis.profiles[bucket[y]];
+			if (__builtin_ctzll(a.bucket_seconds & b.bucket_seconds) != second)
+				continue;
+			const std::optional<collide::PairHit> hit = analysis.Evaluate(a, b);
+			if (!hit)
+				continue;
+			out.push_back(CollisionPair{bucket[x], bucket[y], static_cast<int>(FloorMod(hit->first, kSecondsOfMinute)),
+			                            hit->first, hit->per_day});
+		}
+	}
+}
+
+} // namespace
+
+std::vector<CollisionPair>
+FindCollisions(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from)
+{
+	const Analysis analysis(jobs, stagger_enabled, tz, from);
+	std::array<std::vector<std::size_t>, kSecondsOfMinute> buckets;
+	for (std::size_t i = 0; i < jobs.size(); i++)
+		for (int s = 0; s < kSecondsOfMinute; s++)
+			if ((analysis.profiles[i].bucket_seconds >> s & 1U) != 0)
+				buckets[static_cast<std::size_t>(s)].push_back(i);
+	std::vector<CollisionPair> out;
+	for (int s = 0; s < kSecondsOfMinute; s++)
+		CompareBucket(analysis, buckets[static_cast<std::size_t>(s)], s, out);
+	std::sort(out.begin(), out.end(), [](const CollisionPair &l, const CollisionPair &r) {
+		return std::tie(l.first_collision, l.index_a, l.index_b) < std::tie(r.first_collision, r.index_a, r.index_b);
+	});
+	return out;
+}
+
+/*
+ * Tries offsets in order of distance from `wanted` (the lower first on a
+ * tie) and stops at the first collision-free one; the least colliding offset
+ * is the first one met with the minimum count, hence also the closest.
+ */
+FreeOffset
+NearestFreeOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int wanted, const TimeZone &tz,
+                  Instant from)
+{
+	constexpr bool kEnabled = true;
+	Analysis analysis(others, kEnabled, tz, from);
+	wanted = std::clamp(wanted, kMinOffset, kMaxOffset);
+	/* Offsets only move 5-field cron schedules: for anything else every offset is the same as `wanted`. */
+	const bool shiftable = AppliedOffset(schedule, kMaxOffset, kEnabled) != 0;
+	FreeOffset result;
+	result.least_colliding_count = std::numeric_limits<int>::max();
+	for (int distance = 0; distance <= kMaxOffset; distance++) {
+		for (const int candidate : {wanted - distance, wanted + distance}) {
+			if (candidate < kMinOffset || candidate > kMaxOffset || (distance == 0 && candidate != wanted))
+				continue;
+			const collide::FireProfile profile = analysis.Profile(schedule, candidate, kEnabled);
+			const int count = analysis.CountColliding(profile, result.least_colliding_count);
+			if (count < result.least_colliding_count) {
+				result.least_colliding_offset = candidate;
+				result.least_colliding_count = count;
+			}
+			if (count == 0) {
+				result.free_offset = candidate;
+				return result;
+			}
+		}
+		if (!shiftable)
+			break;
+	}
+	return result;
+}
+
+namespace {
+
+/* Offsets ordered for spreading: least used second first, then farthest from any used one, then lowest. */
+std::vector<int>
+SpreadOrder(const std::array<int, kSecondsOfMinute> &load)
+{
+	std::array<int, kSecondsOfMinute> distance{};
+	for (int c = 0; c < kSecondsOfMinute; c++) {
+		distance[c] = kSecondsOfMinute;
+		for (int s = 0; s < kSecondsOfMinute; s++)
+			if (load[s] > 0) {
+				const int d = std::abs(c - s);
+				distance[c] = std::min(distance[c], std::min(d, kSecondsOfMinute - d));
+			}
+	}
+	std::vector<int> order(kSecondsOfMinute);
+	for (int c = 0; c < kSecondsOfMinute; c++)
+		order[c] = c;
+	std::stable_sort(order.begin(), order.end(), [&](int l, int r) {
+		return std::make_tuple(load[l], -distance[l]) < std::make_tuple(load[r], -distance[r]);
+	});
+	return order;
+}
+
+} // namespace
+
+int
+SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz, Instant from)
+{
+	constexpr bool kEnabled = true;
+	if (AppliedOffset(schedule, kMaxOffset, kEnabled) == 0)
+		return 0;
+	Analysis analysis(others, kEnabled, tz, from);
+	std::array<int, kSecondsOfMinute> load{};
+	load[0] = 1; /* second 0 is where everyone else's crons fire */
+	for (const collide::FireProfile &p : analysis.profiles) {
+		const std::uint64_t seconds = collide::FiringSeconds(p, analysis.horizon, analysis.day_sets);
+		for (int s = 0; s < kSecondsOfMinute; s++)
+			load[s] += static_cast<int>(seconds >> s & 1U);
+	}
+	int best = 0, best_count = std::numeric_limits<int>::max();
+	for (const int candidate : SpreadOrder(load)) {
+		const int count = analysis.CountColliding(analysis.Profile(schedule, candidate, kEnabled), best_count);
+		if (count == 0)
+			return candidate;
+		if (count < best_count) {
+			best = candidate;
+			best_count = count;
+		}
+	}
+	return best;
+}
+
+std::vector<std::size_t>
+CollidingJobs(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int offset, bool stagger_enabled,
+              const TimeZone &tz, Instant from)
+{
+	Analysis analysis(others, stagger_enabled, tz, from);
+	const collide::FireProfile profile = analysis.Profile(schedule, offset, stagger_enabled);
+	std::vector<std::size_t> out;
+	for (std::size_t i = 0; i < others.size(); i++)
+		if (analysis.Evaluate(profile, analysis.profiles[i]))
+			out.push_back(i);
+	return out;
+}
+
+std::array<int, kSecondsOfMinute>
+SecondDistribution(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from)
+{
+	const Analysis analysis(jobs, stagger_enabled, tz, from);
+	std::array<int, kSecondsOfMinute> out{};
+	for (std::size_t i = 0; i < jobs.size(); i++) {
+		const std::uint64_t seconds = collide::FiringSeconds(analysis.profiles[i], analysis.horizon, analysis.day_sets);
+		for (int s = 0; s < kSecondsOfMinute; s++)
+			if ((seconds >> s & 1U) != 0)
+				out[static_cast<std::size_t>(s)]++;
+	}
+	return out;
+}
+
+} // namespace js::core
