@@ -45,6 +45,13 @@ LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION job_stagger.schedule_info(text) IS
 'parse a schedule without raising: validity, error, kind (cron, interval, reboot) and field count';
 
+CREATE FUNCTION job_stagger.spread_offset(schedule text, exclude_jobid bigint)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'job_stagger_spread_offset'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION job_stagger.spread_offset(text, bigint) IS
+'the offset a job with this schedule gets when none is given: collision-free, spread over the minute';
+
 CREATE FUNCTION job_stagger.wake_scheduler()
 RETURNS void
 AS 'MODULE_PATHNAME', 'job_stagger_wake_scheduler'
@@ -69,7 +76,7 @@ CREATE TABLE job_stagger.jobs (
     database       text NOT NULL DEFAULT current_database(),
     username       text NOT NULL DEFAULT current_user,
     active         boolean NOT NULL DEFAULT true,
-    offset_seconds integer NOT NULL DEFAULT 0,
+    offset_seconds integer NOT NULL,
     overlap        text NOT NULL DEFAULT 'skip',
     timeout        interval,
     owner          text NOT NULL DEFAULT current_user,
@@ -83,7 +90,8 @@ CREATE TABLE job_stagger.jobs (
     CONSTRAINT jobs_username_job_name_key UNIQUE (username, job_name)
 );
 COMMENT ON TABLE job_stagger.jobs IS 'scheduled jobs; each user sees and changes only the jobs that run as them';
-COMMENT ON COLUMN job_stagger.jobs.offset_seconds IS 'second (0-59) at which a 5-field job fires when staggering is enabled';
+COMMENT ON COLUMN job_stagger.jobs.offset_seconds IS
+'second (0-59) at which a 5-field job fires when staggering is enabled; chosen collision-free and spread over the minute when not given';
 COMMENT ON COLUMN job_stagger.jobs.overlap IS 'when the previous run is still going: skip (default), queue (run once right after) or allow';
 COMMENT ON COLUMN job_stagger.jobs.timeout IS 'runs longer than this are canceled and recorded as timed_out (NULL: no limit)';
 COMMENT ON COLUMN job_stagger.jobs.owner IS 'role that created the job (the job runs as username)';
@@ -149,6 +157,9 @@ BEGIN
             RAISE EXCEPTION 'role "%" has no CONNECT privilege on database "%"', NEW.username, NEW.database
                 USING ERRCODE = 'insufficient_privilege';
         END IF;
+    END IF;
+    IF NEW.offset_seconds IS NULL THEN
+        NEW.offset_seconds := job_stagger.spread_offset(NEW.schedule, NEW.jobid);
     END IF;
     IF TG_OP = 'INSERT' THEN
         NEW.owner := current_user;
@@ -272,7 +283,7 @@ BEGIN
     INSERT INTO job_stagger.jobs AS j (job_name, schedule, command, database, username, active, offset_seconds)
     VALUES (stagger_schedule.job_name, stagger_schedule.schedule, stagger_schedule.command,
             coalesce(stagger_schedule.database, current_database()), coalesce(stagger_schedule.username, current_user),
-            coalesce(stagger_schedule.active, true), coalesce(stagger_schedule.offset_seconds, 0))
+            coalesce(stagger_schedule.active, true), stagger_schedule.offset_seconds)
     ON CONFLICT ON CONSTRAINT jobs_username_job_name_key DO UPDATE
        SET schedule = EXCLUDED.schedule, command = EXCLUDED.command, database = EXCLUDED.database,
            active = EXCLUDED.active,
@@ -434,5 +445,112 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION stagger_set_offset(text, integer) IS 'set the second (0-59) at which a 5-field job fires when staggering is enabled';
+
+------------------------------------------------------------------------------
+-- Staggering: collisions and the summary
+------------------------------------------------------------------------------
+
+CREATE FUNCTION stagger_collisions(OUT job_a text, OUT job_b text, OUT second integer,
+                                   OUT first_collision timestamptz, OUT collisions_per_day bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'job_stagger_collisions'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION stagger_collisions() IS
+'pairs of active jobs whose effective fire instants coincide at least once (in the next 8 years), judged on real fire times';
+
+CREATE FUNCTION stagger_validate(OUT valid boolean, OUT collisions jsonb)
+RETURNS record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT count(*) = 0,
+           coalesce(jsonb_agg(jsonb_build_object('job_a', c.job_a, 'job_b', c.job_b, 'second', c.second,
+                                                 'first_collision', c.first_collision,
+                                                 'collisions_per_day', c.collisions_per_day)
+                              ORDER BY c.first_collision, c.job_a, c.job_b), '[]'::jsonb)
+      FROM stagger_collisions() c
+$fn$;
+COMMENT ON FUNCTION stagger_validate() IS 'valid when no two active jobs fire in the same second; the collisions as jsonb';
+
+CREATE FUNCTION stagger_summary()
+RETURNS text
+AS 'MODULE_PATHNAME', 'job_stagger_summary'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION stagger_summary() IS
+'human-readable summary: staggering on or off, each job with its effective schedule, offset and next fire, the spread over the minute, collisions';
+
+CREATE FUNCTION job_stagger.collision_report(jobids bigint[], OUT jobid bigint, OUT job_name text,
+                                             OUT offset_seconds integer, OUT colliding text[],
+                                             OUT free_offset integer, OUT least_colliding_offset integer,
+                                             OUT least_colliding_count integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'job_stagger_collision_report'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION job_stagger.collision_report(bigint[]) IS
+'for each job: the jobs it would fire with in the same second when staggering is enabled, and the nearest free offset';
+
+/* NOTICE for every written job that collides: catch collisions when they are made, not in production. */
+CREATE FUNCTION job_stagger.notice_collisions(jobids bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    r record;
+    v_when text := CASE WHEN current_setting('job_stagger.enabled')::boolean THEN ''
+                        ELSE ' once staggering is enabled' END;
+BEGIN
+    IF cardinality(jobids) = 0 THEN
+        RETURN;
+    END IF;
+    FOR r IN SELECT c.*, (i.kind = 'cron' AND i.fields = 5) AS shiftable
+               FROM job_stagger.collision_report(jobids) c
+               JOIN job_stagger.jobs j USING (jobid), job_stagger.schedule_info(j.schedule) i
+              WHERE cardinality(c.colliding) > 0 ORDER BY c.jobid LOOP
+        RAISE NOTICE '%', format('job "%s" (offset %s) fires in the same second as %s%s', r.job_name, r.offset_seconds,
+                                 (SELECT string_agg(format('"%s"', n), ', ') FROM unnest(r.colliding) n), v_when)
+            USING HINT = CASE
+                WHEN NOT r.shiftable THEN
+                    'Offsets move only 5-field schedules; change the seconds of this one instead.'
+                WHEN r.free_offset IS NOT NULL THEN
+                    format('The nearest free offset is %s: SELECT stagger_set_offset(%L, %s);',
+                           r.free_offset, r.job_name, r.free_offset)
+                WHEN r.least_colliding_offset IS NOT NULL THEN
+                    format('No offset is free for this schedule; offset %s collides with the fewest jobs (%s).',
+                           r.least_colliding_offset, r.least_colliding_count)
+                ELSE 'See SELECT * FROM stagger_collisions();' END;
+    END LOOP;
+END
+$fn$;
+
+CREATE FUNCTION job_stagger.jobs_inserted()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM job_stagger.notice_collisions(ARRAY(SELECT jobid FROM new_rows WHERE active ORDER BY jobid));
+    RETURN NULL;
+END
+$fn$;
+
+CREATE FUNCTION job_stagger.jobs_updated()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM job_stagger.notice_collisions(ARRAY(
+        SELECT n.jobid FROM new_rows n JOIN old_rows o USING (jobid)
+         WHERE n.active AND (NOT o.active OR n.schedule <> o.schedule OR n.offset_seconds <> o.offset_seconds)
+         ORDER BY n.jobid));
+    RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER jobs_collisions_insert AFTER INSERT ON job_stagger.jobs
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_stagger.jobs_inserted();
+CREATE TRIGGER jobs_collisions_update AFTER UPDATE ON job_stagger.jobs
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_stagger.jobs_updated();
 
 SELECT job_stagger.wake_scheduler();

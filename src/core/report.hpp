@@ -1,0 +1,50 @@
+/*
+ * The stagger report: the active jobs parsed once, their colliding pairs and
+ * the summary text input, built the same way for stagger_summary(),
+ * stagger_collisions() and the scheduler's log.
+ */
+#pragma once
+
+#include "core/collisions.hpp"
+#include "core/summary.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace js::core {
+
+struct StaggerJobInput {
+	std::int64_t jobid = 0;
+	std::string name;
+	std::string schedule_text;
+	int offset = 0; /* configured offset (override or table value) */
+};
+
+struct StaggerReport {
+	std::vector<CollisionJob> jobs;          /* the inputs whose schedule parses, in input order */
+	std::vector<std::string> schedule_texts; /* parallel to jobs */
+	std::vector<std::string> invalid;        /* "name: reason" for inputs left out */
+	std::vector<CollisionPair> pairs;        /* indices into jobs (AnalyzeStagger only) */
+};
+
+/* Parses the jobs (no collision analysis). */
+StaggerReport ParseStaggerJobs(const std::vector<StaggerJobInput> &inputs);
+
+/* Parses the jobs and finds the colliding pairs as of `now`. */
+StaggerReport AnalyzeStagger(const std::vector<StaggerJobInput> &inputs, bool stagger_enabled, const TimeZone &tz,
+                             Instant now);
+
+/*
+ * The summary input of an analysed report: the offset column is the
+ * configured offset, the effective column what the job fires at.
+ */
+SummaryInput SummarizeStagger(const StaggerReport &report, bool stagger_enabled, const TimeZone &tz, Instant now);
+
+/* The first effective fire instant after `now` (nullopt: never, or @reboot). */
+std::optional<Instant> NextEffectiveFire(const CronSchedule &schedule, int offset, bool stagger_enabled,
+                                         const TimeZone &tz, Instant now);
+
+} // namespace js::core
+
+#include "core/cpp_only.hpp"
