@@ -13,6 +13,7 @@
  * CallCpp; everything between it and SPI is plain data (launcher_db.hpp).
  */
 #include "worker/launcher.hpp"
+#include "core/report.hpp"
 #include "core/stagger.hpp"
 #include "pg/bridge.hpp"
 #include "pg/guc.hpp"
@@ -51,6 +52,10 @@ constexpr long kMaxSleepMs = 5000;
 /* Poll interval while waiting for CREATE EXTENSION in the metadata database. */
 constexpr long kWaitExtensionMs = 10000;
 constexpr int kLauncherRestartSecs = 1;
+/* Log output stays readable with thousands of jobs: the rest is in stagger_summary(). */
+constexpr std::size_t kLogMaxJobLines = 50;
+constexpr std::size_t kLogMaxCollisionLines = 20;
+constexpr int kLogMaxCollisionWarnings = 100;
 
 std::unique_ptr<LauncherModel> model;
 
@@ -94,6 +99,62 @@ WarnUnknownOverrides()
 	for (int i = 0; i < count; i++)
 		ereport(WARNING, (errmsg("job_stagger.offsets: no active job named \"%s\"", names[i]),
 		                  errdetail("The entry is ignored.")));
+}
+
+/* What the scheduler logs about staggering, as plain data. */
+struct StaggerLog {
+	char *summary;
+	int npairs;
+	char **pairs; /* "jobs "a" and "b" fire in the same second (:05, 288 times a day, first ...)" */
+};
+
+/* Summary and collisions of the jobs as the scheduler runs them (C++ inside CallCpp). */
+static StaggerLog
+BuildStaggerLog(bool enabled, int64 now)
+{
+	StaggerLog log = {nullptr, 0, nullptr};
+	js::pg::CallCpp([&] {
+		core::StaggerReport report = core::AnalyzeStagger(Model().StaggerInputs(), enabled, Model().Zone(), now);
+		core::SummaryInput summary = core::SummarizeStagger(report, enabled, Model().Zone(), now);
+		summary.max_job_lines = kLogMaxJobLines;
+		summary.max_collision_lines = kLogMaxCollisionLines;
+		log.summary = js::pg::PallocCopy(core::FormatSummary(summary));
+		log.pairs = static_cast<char **>(js::pg::PallocOrThrow(sizeof(char *) * (report.pairs.size() + 1)));
+		for (const core::CollisionPair &p : report.pairs)
+			log.pairs[log.npairs++] =
+			    js::pg::PallocCopy("jobs \"" + report.jobs[p.index_a].name + "\" and \"" + report.jobs[p.index_b].name +
+			                       "\" fire in the same second (:" + (p.second < 10 ? "0" : "") +
+			                       std::to_string(p.second) + ", " + std::to_string(p.collisions_per_day) +
+			                       " times a day, first " + core::FormatUtcInstant(p.first_collision) + " UTC)");
+	});
+	return log;
+}
+
+/*
+ * At start-up and on every reload: the summary at LOG (each job's schedule
+ * and effective schedule), and a WARNING per colliding pair while staggering
+ * is enabled (while it is off every 5-field job shares second 0: one line).
+ */
+void
+LogStaggerState()
+{
+	bool enabled = js::pg::guc_enabled;
+	StaggerLog log = BuildStaggerLog(enabled, js::pg::TimestampToInstant(GetCurrentTimestamp()));
+	ereport(LOG, (errmsg("job_stagger summary:\n%s", log.summary)));
+	if (!enabled) {
+		if (log.npairs > 0)
+			ereport(LOG,
+			        (errmsg("job_stagger: %d pairs of jobs fire in the same second while staggering is disabled",
+			                log.npairs),
+			         errhint("SET job_stagger.enabled = on (ALTER SYSTEM, reload) spreads them over the minute.")));
+		return;
+	}
+	for (int i = 0; i < log.npairs && i < kLogMaxCollisionWarnings; i++)
+		ereport(WARNING, (errmsg("job_stagger: %s", log.pairs[i]),
+		                  errhint("SELECT * FROM stagger_collisions() lists all; stagger_set_offset() moves a job.")));
+	if (log.npairs > kLogMaxCollisionWarnings)
+		ereport(WARNING,
+		        (errmsg("job_stagger: %d more colliding pairs not logged", log.npairs - kLogMaxCollisionWarnings)));
 }
 
 /* Applies the job_stagger.* settings to the model; logs what changed. */

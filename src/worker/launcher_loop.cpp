@@ -424,6 +424,7 @@ Startup()
 	ReloadJobs(since);
 	EndWork();
 	WarnUnknownOverrides();
+	LogStaggerState();
 	ereport(LOG, (errmsg("job_stagger launcher started in database \"%s\"", js::pg::guc_database_name),
 	              errdetail("%d run(s) closed as crashed, %d adopted; scheduling resumes from %s.", closed, nadopted,
 	                        timestamptz_to_str(since))));
@@ -450,6 +451,7 @@ Tick()
 		ProcessConfigFile(PGC_SIGHUP);
 		ApplySettings(false);
 		WarnUnknownOverrides();
+		LogStaggerState();
 		changed = true;
 	}
 	TimestampTz now = GetCurrentTimestamp();

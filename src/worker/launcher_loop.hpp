@@ -15,6 +15,7 @@ extern "C" {
 namespace js::worker {
 
 void WarnUnknownOverrides();
+void LogStaggerState();
 void NoteSettingsApplied(bool enabled);
 MemoryContext TickContext();
 

@@ -2,6 +2,8 @@
 
 #include "core/stagger.hpp"
 
+#include <algorithm>
+
 namespace js::worker {
 
 int
@@ -98,6 +100,18 @@ LauncherModel::RebootRuns(core::Instant now) const
 		out.push_back(std::move(run));
 	}
 	return out;
+}
+
+std::vector<core::StaggerJobInput>
+LauncherModel::StaggerInputs() const
+{
+	std::vector<core::StaggerJobInput> inputs;
+	inputs.reserve(jobs_.size());
+	for (const auto &[jobid, job] : jobs_)
+		inputs.push_back(core::StaggerJobInput{jobid, job.row.name, job.row.schedule, OffsetOf(job.row)});
+	std::sort(inputs.begin(), inputs.end(),
+	          [](const core::StaggerJobInput &a, const core::StaggerJobInput &b) { return a.jobid < b.jobid; });
+	return inputs;
 }
 
 std::vector<std::string>

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "core/planner.hpp"
+#include "core/report.hpp"
 
 #include <cstdint>
 #include <map>
@@ -64,6 +65,14 @@ public:
 	{
 		return jobs_.size();
 	}
+	/* The active jobs with their configured offsets, for the stagger report. */
+	std::vector<core::StaggerJobInput> StaggerInputs() const;
+	const core::TimeZone &
+	Zone() const
+	{
+		return planner_.Settings().tz;
+	}
+
 	/* Jobs named in the offset overrides that are not active jobs. */
 	std::vector<std::string> UnknownOverrides() const;
 	bool

@@ -35,13 +35,26 @@ sub set_enabled
 	my $state = $on ? 'enabled' : 'disabled';
 	$node->safe_psql('postgres', "ALTER SYSTEM SET job_stagger.enabled = $value; SELECT pg_reload_conf();");
 	$node->wait_for_log(qr/job_stagger: staggering is $state/, $log_offset);
+	$node->wait_for_log(qr/job_stagger summary:\n\s*job_stagger: staggering $state/, $log_offset);
 }
 
 $node->safe_psql('postgres', q{
-	SELECT stagger_schedule('a', '* * * * *', 'SELECT 1', 10);
+	SELECT stagger_schedule('a', '* * * * *', 'SELECT 1', 11);
 	SELECT stagger_schedule('b', '* * * * *', 'SELECT 1', 20);
 	SELECT stagger_schedule('c', '* * * * *', 'SELECT 1', 40);
 });
+
+# Overrides without writing the table: a moves from 11 to 10; the invalid entry
+# for c and the unknown job are logged and ignored, the reload goes through.
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres', q{ALTER SYSTEM SET job_stagger.offsets = 'a=10, c=abc, ghost=3'; SELECT pg_reload_conf();});
+$node->wait_for_log(qr/job_stagger summary:/, $log_offset);
+ok($node->log_contains(qr/WARNING:  job_stagger.offsets: offset of job "c" is not a number: "abc"/, $log_offset),
+	'invalid override logged as a WARNING');
+ok($node->log_contains(qr/WARNING:  job_stagger.offsets: no active job named "ghost"/, $log_offset),
+	'override of an unknown job logged as a WARNING');
+ok($node->log_contains(qr/a\s+\* \* \* \* \*\s+\* \* \* \* \*\s+10 /, $log_offset),
+	'summary logged on reload with each job, its effective schedule and offset');
 
 # M1: wait for a minute that starts with the jobs in place, then toggle on at :05.
 my $m1 = sleep_until_second_of_minute(5, 3) - 5;
