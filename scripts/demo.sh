@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The job_stagger demo: installs what is missing, builds and installs the
 # extension, starts a throwaway PostgreSQL cluster (temp dir, free port on
-# 127.0.0.1) with the library preloaded, shows the product working, and
-# removes the cluster again (also on Ctrl-C).
+# 127.0.0.1) with the library preloaded, and shows the product doing its job:
+# eight "every minute" jobs that all start at second :00, then the same jobs
+# staggered over the minute after one live settings change. Takes about two
+# to three minutes (it waits for real minute boundaries). The cluster is
+# removed on exit, also on Ctrl-C.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -12,38 +15,66 @@ trap 'exit 130' INT TERM
 js_install_deps
 js_build_install
 js_log "starting a throwaway cluster"
-js_cluster_start </dev/null
+js_cluster_start <<'EOF'
+max_worker_processes = 24
+EOF
 js_log "cluster on 127.0.0.1:$JS_PORT ($JS_PGDATA)"
 
 demo_sql() { # title, SQL
 	js_log "$1"
 	echo "$2" | sed 's/^/    /'
-	js_psql -d postgres -c "$2"
+	echo "$2" | js_psql -d postgres -v SHOW_CONTEXT=never
 }
 
-demo_sql "create the extension" "CREATE EXTENSION job_stagger;"
-demo_sql "next fire times of pg_cron-style schedules" \
-	"SELECT s AS schedule, stagger_describe(s) AS description,
-       (SELECT string_agg(to_char(t, 'HH24:MI:SS'), ' ') FROM stagger_next_runs(s, '2026-01-15 10:02:30+00', 4) t) AS next_4_after_10_02_30
-  FROM unnest(ARRAY['*/5 * * * *', '15 */5 * * * *', '0 3 * * *', '30 seconds', '0 9 * * mon-fri', '0 0 \$ * *']) s;"
-demo_sql "daylight saving time: a 02:30 job in New York across the March gap" \
-	"SET job_stagger.timezone = 'America/New_York';
-SELECT t AS utc, t AT TIME ZONE 'America/New_York' AS new_york
-  FROM stagger_next_runs('30 2 * * *', '2026-03-06 12:00+00', 3) t;"
-demo_sql "bad input gets a clear error" "SELECT stagger_next_runs('61 * * * *');" || true
+# Sleeps until second $1 of the next minute that is at least $2 seconds away.
+wait_for_second() {
+	local now target
+	now=$(date +%s.%N)
+	target=$(awk -v n="$now" -v s="$1" -v a="$2" 'BEGIN { t = int(n / 60) * 60 + s; while (t < n + a) t += 60; print t }')
+	js_log "waiting until second :$(printf %02d "$1") ($(awk -v t="$target" -v n="$now" 'BEGIN { printf "%d", t - n }') s)"
+	sleep "$(awk -v t="$target" -v n="$now" 'BEGIN { print t - n }')"
+}
 
-demo_sql "schedule jobs: every second, every 2 seconds (failing), a slow one" \
-	"CREATE TABLE demo_ticks (at timestamptz DEFAULT clock_timestamp());
-SELECT stagger_schedule('tick', '* * * * * *', 'INSERT INTO demo_ticks DEFAULT VALUES');
-SELECT stagger_schedule('broken', '*/2 * * * * *', 'SELECT 1/0');
-SELECT stagger_schedule('slow', '*/3 * * * * *', 'SELECT pg_sleep(4)');"
-sleep 7
-demo_sql "run history: each due slot has a row, started at its exact second" \
-	"SELECT job_name, status, scheduled_at::time AS scheduled, round(extract(epoch FROM started_at - scheduled_at) * 1000, 3) AS lag_ms,
-       round(extract(epoch FROM ended_at - started_at) * 1000, 1) AS ms, left(return_message, 48) AS message
-  FROM job_stagger.job_run_details WHERE status <> 'starting' ORDER BY scheduled_at, job_name LIMIT 14;"
-demo_sql "start lag over all runs so far" \
-	"SELECT count(*) AS runs, round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - scheduled_at)) * 1000)::numeric, 3) AS p50_ms,
-       round(max(extract(epoch FROM started_at - scheduled_at)) * 1000, 3) AS max_ms
-  FROM job_stagger.job_run_details WHERE started_at IS NOT NULL;"
+# Start seconds and the peak number of runs executing at once, per mode.
+RUN_STATS="SELECT CASE WHEN r.stagger_enabled THEN 'staggered' ELSE 'all at :00' END AS mode, count(*) AS runs,
+       string_agg(DISTINCT to_char(r.started_at, ':SS'), ' ') AS start_seconds,
+       max((SELECT count(*) FROM job_stagger.job_run_details o
+             WHERE o.status = 'succeeded' AND o.started_at <= r.started_at AND o.ended_at > r.started_at)) AS peak_concurrent,
+       round(avg(extract(epoch FROM r.ended_at - r.started_at))::numeric, 2) AS avg_seconds
+  FROM job_stagger.job_run_details r WHERE r.status = 'succeeded'
+ GROUP BY r.stagger_enabled ORDER BY r.stagger_enabled;"
+
+demo_sql "create the extension" "CREATE EXTENSION job_stagger;"
+demo_sql "the cron engine: pg_cron syntax plus a seconds field" \
+	"SELECT s AS schedule, stagger_describe(s) AS description,
+       (SELECT string_agg(to_char(t, 'HH24:MI:SS'), ' ') FROM stagger_next_runs(s, '2026-01-15 10:02:30+00', 3) t) AS next_3
+  FROM unnest(ARRAY['*/5 * * * *', '15 */5 * * * *', '30 seconds', '0 9 * * mon-fri', '0 0 \$ * *']) s;"
+
+demo_sql "eight jobs that all run every minute (each takes ~3 s)" \
+	"CREATE TABLE report_cache (job text, refreshed_at timestamptz);
+SELECT string_agg(stagger_schedule('refresh_' || i, '* * * * *',
+           format('SELECT pg_sleep(3); INSERT INTO report_cache VALUES (%L, now())', 'refresh_' || i))::text, ', ') AS jobids
+  FROM generate_series(1, 8) i;"
+demo_sql "staggering is off: every job fires at second :00 (offsets were picked, unused)" "SELECT stagger_summary();"
+
+wait_for_second 8 5
+demo_sql "this minute, with staggering off" "$RUN_STATS"
+
+demo_sql "turn staggering on, live" \
+	"ALTER SYSTEM SET job_stagger.enabled = on;
+SELECT pg_reload_conf();"
+sleep 1
+js_psql -d postgres -c "SELECT stagger_summary();"
+
+wait_for_second 58 60
+demo_sql "the next minute, staggered: same jobs, same work" "$RUN_STATS"
+demo_sql "every run: start second, offset applied, effective schedule" \
+	"SELECT job_name, stagger_enabled AS staggered, offset_seconds AS offset, effective_schedule,
+       to_char(scheduled_at, 'HH24:MI:SS') AS scheduled, round(extract(epoch FROM started_at - scheduled_at) * 1e6) AS lag_us, status
+  FROM job_stagger.job_run_details WHERE status <> 'starting' ORDER BY scheduled_at, job_name;"
+demo_sql "collisions are judged on real fire times" \
+	"SELECT * FROM stagger_validate();
+SELECT stagger_set_offset('refresh_2', 30);
+SELECT job_a, job_b, second, collisions_per_day FROM stagger_collisions();"
+demo_sql "bad input gets a clear error" "SELECT stagger_schedule('oops', '*/0 * * * *', 'SELECT 1');" || true
 js_log "demo finished; the cluster is removed on exit"

@@ -5,10 +5,14 @@
 namespace js::core {
 
 std::optional<Instant>
-NextEffectiveFire(const CronSchedule &schedule, int offset, bool stagger_enabled, const TimeZone &tz, Instant now)
+NextEffectiveFire(const CronSchedule &schedule, int offset, bool stagger_enabled, const TimeZone &tz, Instant now,
+                  std::optional<Instant> last_nominal)
 {
 	const int shift = AppliedOffset(schedule, offset, stagger_enabled);
-	std::optional<Instant> nominal = NextFire(schedule, now - shift, tz);
+	Instant after = now - shift;
+	if (last_nominal && *last_nominal > after)
+		after = *last_nominal;
+	std::optional<Instant> nominal = NextFire(schedule, after, tz);
 	if (!nominal)
 		return std::nullopt;
 	return *nominal + shift;
@@ -26,6 +30,7 @@ ParseStaggerJobs(const std::vector<StaggerJobInput> &inputs)
 		}
 		report.jobs.push_back(CollisionJob{in.jobid, in.name, parsed.schedule, in.offset});
 		report.schedule_texts.push_back(in.schedule_text);
+		report.last_nominals.push_back(in.last_nominal);
 	}
 	return report;
 }
@@ -46,10 +51,10 @@ SummarizeStagger(const StaggerReport &report, bool stagger_enabled, const TimeZo
 	s.timezone = tz.Name();
 	for (std::size_t i = 0; i < report.jobs.size(); i++) {
 		const CollisionJob &job = report.jobs[i];
-		s.jobs.push_back(
-		    SummaryJobLine{job.name, report.schedule_texts[i],
-		                   EffectiveScheduleText(job.schedule, report.schedule_texts[i], job.offset, stagger_enabled),
-		                   job.offset, NextEffectiveFire(job.schedule, job.offset, stagger_enabled, tz, now)});
+		s.jobs.push_back(SummaryJobLine{
+		    job.name, report.schedule_texts[i],
+		    EffectiveScheduleText(job.schedule, report.schedule_texts[i], job.offset, stagger_enabled), job.offset,
+		    NextEffectiveFire(job.schedule, job.offset, stagger_enabled, tz, now, report.last_nominals[i])});
 	}
 	s.distribution = SecondDistribution(report.jobs, stagger_enabled, tz, now);
 	for (const CollisionPair &p : report.pairs)

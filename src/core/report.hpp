@@ -9,6 +9,7 @@
 #include "core/summary.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,13 +20,16 @@ struct StaggerJobInput {
 	std::string name;
 	std::string schedule_text;
 	int offset = 0; /* configured offset (override or table value) */
+	/* nominal instant of the job's last slot handed out, if known: the next fire comes after it */
+	std::optional<Instant> last_nominal;
 };
 
 struct StaggerReport {
-	std::vector<CollisionJob> jobs;          /* the inputs whose schedule parses, in input order */
-	std::vector<std::string> schedule_texts; /* parallel to jobs */
-	std::vector<std::string> invalid;        /* "name: reason" for inputs left out */
-	std::vector<CollisionPair> pairs;        /* indices into jobs (AnalyzeStagger only) */
+	std::vector<CollisionJob> jobs;                    /* the inputs whose schedule parses, in input order */
+	std::vector<std::string> schedule_texts;           /* parallel to jobs */
+	std::vector<std::optional<Instant>> last_nominals; /* parallel to jobs */
+	std::vector<std::string> invalid;                  /* "name: reason" for inputs left out */
+	std::vector<CollisionPair> pairs;                  /* indices into jobs (AnalyzeStagger only) */
 };
 
 /* Parses the jobs (no collision analysis). */
@@ -41,9 +45,15 @@ StaggerReport AnalyzeStagger(const std::vector<StaggerJobInput> &inputs, bool st
  */
 SummaryInput SummarizeStagger(const StaggerReport &report, bool stagger_enabled, const TimeZone &tz, Instant now);
 
-/* The first effective fire instant after `now` (nullopt: never, or @reboot). */
+/*
+ * The next effective fire instant after `now`, as the scheduler computes it:
+ * the first slot whose nominal instant is after `last_nominal` (a slot already
+ * handed out, e.g. at :00 before staggering was enabled, is not repeated) and
+ * that fires after `now`. nullopt: never, or @reboot.
+ */
 std::optional<Instant> NextEffectiveFire(const CronSchedule &schedule, int offset, bool stagger_enabled,
-                                         const TimeZone &tz, Instant now);
+                                         const TimeZone &tz, Instant now,
+                                         std::optional<Instant> last_nominal = std::nullopt);
 
 } // namespace js::core
 

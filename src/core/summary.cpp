@@ -48,13 +48,13 @@ NextFireText(const std::optional<Instant> &next)
 	return next ? FormatUtcInstant(*next) : "none";
 }
 
-/* "  ... and 3 more jobs (SELECT stagger_summary() lists all)" when a list was cut. */
+/* "  ... and 3 more pairs (SELECT * FROM stagger_collisions() lists all)" when a list was cut. */
 void
-AppendMore(std::size_t total, std::size_t shown, const char *what, std::string &out)
+AppendMore(std::size_t total, std::size_t shown, const char *what, const char *where, std::string &out)
 {
 	if (total > shown)
-		out += std::string(kIndent) + "... and " + std::to_string(total - shown) + " more " + what +
-		       " (SELECT stagger_summary() lists all)\n";
+		out += std::string(kIndent) + "... and " + std::to_string(total - shown) + " more " + what + " (" + where +
+		       " lists all)\n";
 }
 
 /* The job table: a header and one row per job, each column padded to its longest value. */
@@ -79,7 +79,7 @@ AppendJobTable(const std::vector<SummaryJobLine> &all_jobs, std::size_t max_line
 	row(headers[0], headers[1], headers[2], headers[3], headers[4]);
 	for (const SummaryJobLine &job : jobs)
 		row(job.name, job.schedule, job.effective_schedule, std::to_string(job.offset), NextFireText(job.next_fire));
-	AppendMore(all_jobs.size(), jobs.size(), "jobs", out);
+	AppendMore(all_jobs.size(), jobs.size(), "jobs", "SELECT stagger_summary()", out);
 }
 
 /* "distribution over the minute: :05 1 job, :20 2 jobs" (seconds without fires left out). */
@@ -111,7 +111,7 @@ AppendCollisions(const std::vector<SummaryCollision> &collisions, std::size_t ma
 		out += std::string(kIndent) + c.name_a + " <-> " + c.name_b + " at second " + std::to_string(c.second) + ", " +
 		       std::to_string(c.per_day) + " per day, first " + FormatUtcInstant(c.first_collision) + "\n";
 	}
-	AppendMore(collisions.size(), shown, "pairs", out);
+	AppendMore(collisions.size(), shown, "pairs", "SELECT * FROM stagger_collisions()", out);
 }
 
 } // namespace

@@ -35,6 +35,8 @@ namespace {
 
 /* Above this many jobs in one statement, the NOTICE names collisions but computes no free offsets. */
 constexpr int kMaxJobsWithFreeOffset = 50;
+/* The summary is for reading: with staggering off, n jobs at :00 make n(n-1)/2 pairs. */
+constexpr std::size_t kSummaryMaxCollisionLines = 20;
 
 /* Active jobs as plain data (palloc'd in the caller's context). */
 struct JobRows {
@@ -43,11 +45,17 @@ struct JobRows {
 	char **names;
 	char **schedules;
 	int *offsets;
+	int64 *last_nominals; /* Unix seconds; with has_last_nominal */
+	bool *has_last_nominal;
 };
 
-/* Reads the active jobs visible to the caller; offsets are overrides first, then table values. */
+/*
+ * Reads the active jobs visible to the caller; offsets are overrides first,
+ * then table values. With `last_nominal`, also the nominal instant of each
+ * job's latest run (what the summary's next fire comes after).
+ */
 JobRows
-LoadActiveJobs()
+LoadActiveJobs(bool last_nominal = false)
 {
 	js::pg::OverrideList overrides = js::pg::ParseOverrides(js::pg::guc_offsets);
 	js::pg::WarnOverrideErrors(overrides);
@@ -55,9 +63,13 @@ LoadActiveJobs()
 	JobRows rows = {};
 
 	SPI_connect();
-	if (SPI_execute(
-	        "SELECT jobid, job_name, schedule, offset_seconds FROM job_stagger.jobs WHERE active ORDER BY jobid", true,
-	        0) != SPI_OK_SELECT)
+	const char *sql = last_nominal ? "SELECT j.jobid, j.job_name, j.schedule, j.offset_seconds,"
+	                                 " (SELECT r.nominal_at FROM job_stagger.job_run_details r WHERE r.jobid = j.jobid"
+	                                 "   ORDER BY r.scheduled_at DESC LIMIT 1)"
+	                                 " FROM job_stagger.jobs j WHERE j.active ORDER BY j.jobid"
+	                               : "SELECT jobid, job_name, schedule, offset_seconds, NULL::timestamptz"
+	                                 " FROM job_stagger.jobs WHERE active ORDER BY jobid";
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "job_stagger: could not read job_stagger.jobs");
 	MemoryContext old = MemoryContextSwitchTo(caller);
 	int n = static_cast<int>(SPI_processed);
@@ -65,6 +77,8 @@ LoadActiveJobs()
 	rows.names = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
 	rows.schedules = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
 	rows.offsets = static_cast<int *>(palloc0(sizeof(int) * (n + 1)));
+	rows.last_nominals = static_cast<int64 *>(palloc0(sizeof(int64) * (n + 1)));
+	rows.has_last_nominal = static_cast<bool *>(palloc0(sizeof(bool) * (n + 1)));
 	for (int i = 0; i < n; i++) {
 		HeapTuple t = SPI_tuptable->vals[i];
 		TupleDesc d = SPI_tuptable->tupdesc;
@@ -73,6 +87,10 @@ LoadActiveJobs()
 		rows.names[i] = pstrdup(SPI_getvalue(t, d, 2));
 		rows.schedules[i] = pstrdup(SPI_getvalue(t, d, 3));
 		rows.offsets[i] = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
+		Datum last = SPI_getbinval(t, d, 5, &isnull);
+		rows.has_last_nominal[i] = !isnull;
+		if (!isnull)
+			rows.last_nominals[i] = js::pg::TimestampToInstant(DatumGetTimestampTz(last));
 		for (int k = 0; k < overrides.count; k++)
 			if (strcmp(overrides.names[k], rows.names[i]) == 0)
 				rows.offsets[i] = overrides.offsets[k];
@@ -89,8 +107,12 @@ ToInputs(const JobRows &rows)
 {
 	std::vector<js::core::StaggerJobInput> inputs;
 	inputs.reserve(rows.count);
-	for (int i = 0; i < rows.count; i++)
-		inputs.push_back(js::core::StaggerJobInput{rows.jobids[i], rows.names[i], rows.schedules[i], rows.offsets[i]});
+	for (int i = 0; i < rows.count; i++) {
+		js::core::StaggerJobInput in{rows.jobids[i], rows.names[i], rows.schedules[i], rows.offsets[i], std::nullopt};
+		if (rows.has_last_nominal[i])
+			in.last_nominal = rows.last_nominals[i];
+		inputs.push_back(std::move(in));
+	}
 	return inputs;
 }
 
@@ -259,7 +281,7 @@ job_stagger_collisions(PG_FUNCTION_ARGS)
 Datum
 job_stagger_summary(PG_FUNCTION_ARGS)
 {
-	JobRows rows = LoadActiveJobs();
+	JobRows rows = LoadActiveJobs(true);
 	bool enabled = js::pg::guc_enabled;
 	int64 now = NowInstant();
 	char *summary = nullptr;
@@ -267,7 +289,9 @@ job_stagger_summary(PG_FUNCTION_ARGS)
 	js::pg::CallCpp([&] {
 		js::core::TimeZone tz = js::pg::CurrentTimeZone();
 		js::core::StaggerReport report = js::core::AnalyzeStagger(ToInputs(rows), enabled, tz, now);
-		summary = js::pg::PallocCopy(js::core::FormatSummary(js::core::SummarizeStagger(report, enabled, tz, now)));
+		js::core::SummaryInput input = js::core::SummarizeStagger(report, enabled, tz, now);
+		input.max_collision_lines = kSummaryMaxCollisionLines;
+		summary = js::pg::PallocCopy(js::core::FormatSummary(input));
 	});
 	PG_RETURN_TEXT_P(cstring_to_text(summary));
 }

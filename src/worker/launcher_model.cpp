@@ -108,7 +108,7 @@ LauncherModel::StaggerInputs() const
 	std::vector<core::StaggerJobInput> inputs;
 	inputs.reserve(jobs_.size());
 	for (const auto &[jobid, job] : jobs_)
-		inputs.push_back(core::StaggerJobInput{jobid, job.row.name, job.row.schedule, OffsetOf(job.row)});
+		inputs.push_back(core::StaggerJobInput{jobid, job.row.name, job.row.schedule, OffsetOf(job.row), std::nullopt});
 	std::sort(inputs.begin(), inputs.end(),
 	          [](const core::StaggerJobInput &a, const core::StaggerJobInput &b) { return a.jobid < b.jobid; });
 	return inputs;

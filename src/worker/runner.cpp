@@ -11,6 +11,8 @@
 extern "C" {
 #include "postgres.h"
 
+#include <sched.h>
+
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "parser/analyze.h"
@@ -37,8 +39,8 @@ namespace js::worker {
 
 namespace {
 
-/* Sleep on the latch until this close to the fire instant, then spin. */
-constexpr int64 kSpinUsecs = 2000;
+/* Sleep on the latch until this close to the fire instant, then spin (yielding: many may spin at once). */
+constexpr int64 kSpinUsecs = 1000;
 
 /* What this worker knows about its run (copied out of the slot). */
 struct RunInfo {
@@ -191,10 +193,12 @@ WaitForFireTime(TimestampTz fire_at)
 		if (now >= fire_at)
 			return;
 		int64 remaining = fire_at - now;
-		if (remaining > kSpinUsecs) {
-			long ms = (remaining - kSpinUsecs / 2) / 1000;
+		if (remaining >= kSpinUsecs + 1000) {
+			long ms = (remaining - kSpinUsecs) / 1000; /* at least 1: WaitLatch sleeps whole milliseconds */
 			(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
+		} else {
+			sched_yield();
 		}
 	}
 }

@@ -128,7 +128,7 @@ TEST(FormatSummary, CutsLongListsForTheLog)
 	                             "distribution over the minute: :07 5 jobs\n"
 	                             "collisions: 4 pairs\n"
 	                             "  j0 <-> j1 at second 7, 1440 per day, first 2026-03-02 10:00:07\n"
-	                             "  ... and 3 more pairs (SELECT stagger_summary() lists all)\n");
+	                             "  ... and 3 more pairs (SELECT * FROM stagger_collisions() lists all)\n");
 }
 
 } // namespace
