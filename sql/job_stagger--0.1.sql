@@ -553,4 +553,39 @@ CREATE TRIGGER jobs_collisions_insert AFTER INSERT ON job_stagger.jobs
 CREATE TRIGGER jobs_collisions_update AFTER UPDATE ON job_stagger.jobs
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION job_stagger.jobs_updated();
 
+------------------------------------------------------------------------------
+-- Observability: scheduler status and pool samples
+------------------------------------------------------------------------------
+
+CREATE FUNCTION job_stagger.scheduler_status(OUT launcher_pid integer, OUT launcher_started_at timestamptz,
+                                             OUT applied_enabled boolean, OUT settings_applied_at timestamptz,
+                                             OUT running_runs integer, OUT waiting_runs integer,
+                                             OUT auto_rollback_at timestamptz, OUT auto_rollback_reason text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'job_stagger_scheduler_status'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION job_stagger.scheduler_status() IS
+'the scheduler now: its pid, the job_stagger.enabled it has applied and when, runs going and waiting, automatic rollback';
+
+CREATE TABLE job_stagger.pool_samples (
+    sample_id         bigserial PRIMARY KEY,
+    sampled_at        timestamptz NOT NULL,
+    stagger_enabled   boolean NOT NULL,
+    running_jobs      integer NOT NULL,
+    peak_running_jobs integer NOT NULL,
+    max_running_jobs  integer NOT NULL,
+    job_pool_pct      numeric(5,1) NOT NULL,
+    client_backends   integer NOT NULL,
+    max_connections   integer NOT NULL,
+    conn_pool_pct     numeric(5,1) NOT NULL
+);
+CREATE INDEX pool_samples_sampled_at_idx ON job_stagger.pool_samples (sampled_at);
+COMMENT ON TABLE job_stagger.pool_samples IS
+'pool use sampled by the scheduler every job_stagger.pool_sample_interval';
+COMMENT ON COLUMN job_stagger.pool_samples.peak_running_jobs IS
+'most job runs executing at once since the previous sample (the scheduler counts at every start)';
+COMMENT ON COLUMN job_stagger.pool_samples.job_pool_pct IS 'peak_running_jobs / max_running_jobs, percent';
+COMMENT ON COLUMN job_stagger.pool_samples.conn_pool_pct IS 'client_backends / max_connections, percent';
+GRANT SELECT ON job_stagger.pool_samples TO PUBLIC;
+
 SELECT job_stagger.wake_scheduler();

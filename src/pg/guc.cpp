@@ -10,6 +10,7 @@
 #include "core/cron.hpp"
 #include "pg/bridge.hpp"
 
+#include <climits>
 #include <stdexcept>
 #include <string>
 
@@ -28,6 +29,14 @@ int guc_catchup_window_s = 60;
 char *guc_timezone = nullptr;
 bool guc_enabled = false;
 char *guc_offsets = nullptr;
+int guc_pool_sample_interval_s = 60;
+bool guc_log_pool = false;
+int guc_pool_warn_pct = 80;
+int guc_pool_crit_pct = 90;
+int guc_slow_job_threshold_ms = 2000;
+int guc_history_retention_s = 14 * 86400;
+int guc_kpi_interval_s = 6 * 3600;
+bool guc_auto_rollback = false;
 
 namespace {
 
@@ -93,6 +102,38 @@ DefineStaggerGucs()
 	                           &guc_offsets, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
 }
 
+void
+DefineObservabilityGucs()
+{
+	constexpr int kMaxSeconds = INT_MAX / 1000;
+	DefineCustomIntVariable("job_stagger.pool_sample_interval", "How often the scheduler samples pool use.",
+	                        "Each sample stores running jobs (and the peak since the last sample) against "
+	                        "job_stagger.max_running_jobs, and client backends against max_connections.",
+	                        &guc_pool_sample_interval_s, 60, 1, kMaxSeconds, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+	                        nullptr);
+	DefineCustomBoolVariable("job_stagger.log_pool", "Log a line for every pool sample.", nullptr, &guc_log_pool, false,
+	                         PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("job_stagger.pool_warn_pct", "Pool use (percent) above which a sample is a WARNING.",
+	                        nullptr, &guc_pool_warn_pct, 80, 0, 100, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("job_stagger.pool_crit_pct",
+	                        "Pool use (percent) above which a sample is a critical WARNING.", nullptr,
+	                        &guc_pool_crit_pct, 90, 0, 100, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("job_stagger.slow_job_threshold_ms", "Runs longer than this are logged as a WARNING.",
+	                        "0 turns the warning off.", &guc_slow_job_threshold_ms, 2000, 0, INT_MAX, PGC_SIGHUP,
+	                        GUC_UNIT_MS, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("job_stagger.history_retention", "How long run history and samples are kept.",
+	                        "Older rows are purged by the scheduler in small batches; 0 keeps everything.",
+	                        &guc_history_retention_s, 14 * 86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+	                        nullptr);
+	DefineCustomIntVariable("job_stagger.kpi_interval", "How often the scheduler stores a KPI snapshot.",
+	                        "0 turns automatic snapshots off.", &guc_kpi_interval_s, 6 * 3600, 0, kMaxSeconds,
+	                        PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+	DefineCustomBoolVariable("job_stagger.auto_rollback",
+	                         "Stop staggering automatically when a rollback trigger fires.",
+	                         "The scheduler sets job_stagger.enabled = off (ALTER SYSTEM) and logs why.",
+	                         &guc_auto_rollback, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+}
+
 } // namespace
 
 core::TimeZone
@@ -110,6 +151,7 @@ DefineGucs()
 {
 	DefineSchedulerGucs();
 	DefineStaggerGucs();
+	DefineObservabilityGucs();
 	MarkGUCPrefixReserved("job_stagger");
 }
 

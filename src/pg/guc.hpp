@@ -19,6 +19,16 @@ extern char *guc_timezone; /* job_stagger.timezone: IANA zone schedules are eval
 extern bool guc_enabled;   /* job_stagger.enabled: apply per-job second offsets */
 extern char *guc_offsets;  /* job_stagger.offsets: 'job_a=15, job_b=30' overrides */
 
+/* Observability and rollout. */
+extern int guc_pool_sample_interval_s; /* job_stagger.pool_sample_interval */
+extern bool guc_log_pool;              /* job_stagger.log_pool: a LOG line per pool sample */
+extern int guc_pool_warn_pct;          /* job_stagger.pool_warn_pct */
+extern int guc_pool_crit_pct;          /* job_stagger.pool_crit_pct */
+extern int guc_slow_job_threshold_ms;  /* job_stagger.slow_job_threshold_ms: WARNING per longer run, 0 = off */
+extern int guc_history_retention_s;    /* job_stagger.history_retention: 0 = keep forever */
+extern int guc_kpi_interval_s;         /* job_stagger.kpi_interval: 0 = off */
+extern bool guc_auto_rollback;         /* job_stagger.auto_rollback */
+
 /* Defines every parameter and reserves the prefix (called from _PG_init). */
 void DefineGucs();
 

@@ -30,6 +30,7 @@ extern "C" {
 }
 
 #include "pg/pg_time.hpp"
+#include "worker/shared.hpp"
 
 namespace {
 
@@ -234,6 +235,22 @@ TextArray(char **items, int n)
 	return construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT);
 }
 
+/* "staggering was turned off automatically at ...: <reason>" if the scheduler rolled back, else NULL. */
+char *
+AutoRollbackNote()
+{
+	js::worker::SharedState *sh = js::worker::Shared();
+	char *note = nullptr;
+	if (sh == nullptr)
+		return nullptr;
+	LWLockAcquire(sh->lock, LW_SHARED);
+	if (sh->auto_rollback_at != 0)
+		note = psprintf("staggering was turned off automatically at %s (job_stagger.auto_rollback): %s",
+		                timestamptz_to_str(sh->auto_rollback_at), sh->auto_rollback_reason);
+	LWLockRelease(sh->lock);
+	return note;
+}
+
 } // namespace
 
 extern "C" {
@@ -285,12 +302,15 @@ job_stagger_summary(PG_FUNCTION_ARGS)
 	bool enabled = js::pg::guc_enabled;
 	int64 now = NowInstant();
 	char *summary = nullptr;
+	char *note = AutoRollbackNote();
 
 	js::pg::CallCpp([&] {
 		js::core::TimeZone tz = js::pg::CurrentTimeZone();
 		js::core::StaggerReport report = js::core::AnalyzeStagger(ToInputs(rows), enabled, tz, now);
 		js::core::SummaryInput input = js::core::SummarizeStagger(report, enabled, tz, now);
 		input.max_collision_lines = kSummaryMaxCollisionLines;
+		if (note != nullptr)
+			input.auto_rollback_note = note;
 		summary = js::pg::PallocCopy(js::core::FormatSummary(input));
 	});
 	PG_RETURN_TEXT_P(cstring_to_text(summary));

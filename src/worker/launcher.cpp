@@ -330,6 +330,8 @@ job_stagger_launcher_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(js::pg::guc_database_name, nullptr, 0);
+	/* The name also as a setting: SQL called by the scheduler can tell who runs it. */
+	SetConfigOption("application_name", "job_stagger launcher", PGC_USERSET, PGC_S_SESSION);
 	pgstat_report_appname("job_stagger launcher");
 	js::worker::RunLauncher();
 }

@@ -288,4 +288,86 @@ UpdateRunFinished(int64 runid, const char *status, const char *message, Timestam
 	Execute(sql, 6, types, values, nulls, SPI_OK_UPDATE);
 }
 
+void
+InsertPoolSample(PoolSample *sample)
+{
+	Oid types[6] = {BOOLOID, INT4OID, INT4OID, INT4OID, FLOAT8OID, INT4OID};
+	Datum values[6] = {BoolGetDatum(sample->stagger_enabled),    Int32GetDatum(sample->running_jobs),
+	                   Int32GetDatum(sample->peak_running_jobs), Int32GetDatum(sample->max_running_jobs),
+	                   Float8GetDatum(sample->job_pool_pct),     Int32GetDatum(sample->max_connections)};
+	const char *sql = "INSERT INTO job_stagger.pool_samples (sampled_at, stagger_enabled, running_jobs,"
+	                  " peak_running_jobs, max_running_jobs, job_pool_pct, client_backends, max_connections,"
+	                  " conn_pool_pct)"
+	                  " SELECT now(), $1, $2, $3, $4, round($5::numeric, 1), c.n, $6, round(100.0 * c.n / $6, 1)"
+	                  " FROM (SELECT count(*)::int4 AS n FROM pg_stat_activity WHERE backend_type = 'client backend') c"
+	                  " RETURNING client_backends, conn_pool_pct::float8";
+	Execute(sql, 6, types, values, nullptr, SPI_OK_INSERT_RETURNING);
+	bool isnull = false;
+	sample->client_backends = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	sample->conn_pool_pct = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+}
+
+/* Deletes one batch of rows of `table` whose `column` is older than the retention. */
+static int
+PurgeTable(const char *table, const char *key, const char *column, const char *extra, int retention_s, int batch)
+{
+	Oid types[2] = {INT4OID, INT4OID};
+	Datum values[2] = {Int32GetDatum(retention_s), Int32GetDatum(batch)};
+	char *sql = psprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s < now() - make_interval(secs => $1)%s"
+	                     " ORDER BY %s LIMIT $2)",
+	                     table, key, key, table, column, extra, column);
+	Execute(sql, 2, types, values, nullptr, SPI_OK_DELETE);
+	return static_cast<int>(SPI_processed);
+}
+
+int
+PurgeHistory(int retention_s, int batch)
+{
+	int most = PurgeTable("job_stagger.job_run_details", "runid", "scheduled_at",
+	                      " AND status NOT IN ('starting', 'running')", retention_s, batch);
+	most = Max(most, PurgeTable("job_stagger.pool_samples", "sample_id", "sampled_at", "", retention_s, batch));
+	if (OidIsValid(get_relname_relid("kpi_snapshots", get_namespace_oid("job_stagger", false))))
+		most = Max(most, PurgeTable("job_stagger.kpi_snapshots", "snapshot_id", "taken_at", "", retention_s, batch));
+	return most;
+}
+
+/* Is the function (by regprocedure text) there? */
+static bool
+FunctionExists(const char *signature)
+{
+	Oid types[1] = {TEXTOID};
+	Datum values[1] = {CStringGetTextDatum(signature)};
+	Execute("SELECT to_regprocedure($1) IS NOT NULL", 1, types, values, nullptr, SPI_OK_SELECT);
+	bool isnull = false;
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+void
+TakeKpiSnapshot(int interval_s)
+{
+	if (!FunctionExists("stagger_kpi_snapshot(interval)"))
+		return;
+	Oid types[1] = {INT4OID};
+	Datum values[1] = {Int32GetDatum(interval_s)};
+	Execute("SELECT stagger_kpi_snapshot(make_interval(secs => $1))", 1, types, values, nullptr, SPI_OK_SELECT);
+}
+
+bool
+RollbackFunctionsInstalled()
+{
+	return FunctionExists("stagger_rollback_triggers(interval)");
+}
+
+char *
+FiredRollbackTriggers(const char *window)
+{
+	Oid types[1] = {TEXTOID};
+	Datum values[1] = {CStringGetTextDatum(window)};
+	Execute("SELECT string_agg(format('%s (measured %s, threshold %s)', trigger_name, measured, threshold), '; ')"
+	        " FROM stagger_rollback_triggers($1::interval) WHERE fired",
+	        1, types, values, nullptr, SPI_OK_SELECT);
+	char *reason = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return reason != nullptr ? pstrdup(reason) : nullptr;
+}
+
 } // namespace js::worker

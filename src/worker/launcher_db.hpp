@@ -55,6 +55,18 @@ struct JobRowData {
 	int timeout_ms;
 };
 
+/* One pool sample; client_backends and conn_pool_pct are filled in by InsertPoolSample. */
+struct PoolSample {
+	bool stagger_enabled;
+	int running_jobs;
+	int peak_running_jobs;
+	int max_running_jobs;
+	double job_pool_pct;
+	int client_backends;
+	int max_connections;
+	double conn_pool_pct;
+};
+
 void BeginWork(const char *activity);
 void EndWork();
 
@@ -85,5 +97,18 @@ void InsertRun(DueRun *run, const char *status, const char *message);
 void UpdateRunStarted(int64 runid, TimestampTz started_at, int pid);
 void UpdateRunFinished(int64 runid, const char *status, const char *message, TimestampTz started_at,
                        TimestampTz ended_at, int pid);
+
+void InsertPoolSample(PoolSample *sample);
+
+/* Deletes up to `batch` rows older than the retention from each history table; the most deleted from one. */
+int PurgeHistory(int retention_s, int batch);
+
+/* stagger_kpi_snapshot() over the last interval, if the function exists. */
+void TakeKpiSnapshot(int interval_s);
+
+bool RollbackFunctionsInstalled();
+
+/* The rollback triggers that fire over `window`, as one sentence (palloc'd), or NULL. */
+char *FiredRollbackTriggers(const char *window);
 
 } // namespace js::worker

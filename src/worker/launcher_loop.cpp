@@ -51,6 +51,7 @@ struct SlotEvent {
 	TimestampTz started_at;
 	TimestampTz ended_at;
 	int pid;
+	char *job_name; /* from the run's payload, for the slow-run warning */
 };
 
 MemoryContext launcher_cxt = nullptr;
@@ -58,6 +59,7 @@ MemoryContext tick_cxt = nullptr;
 SlotLocal *slot_local = nullptr;
 List *pending = NIL; /* DueRun* (one chunk each, in launcher_cxt): recorded, waiting for a worker */
 uint64 seen_generation = 0;
+int running_now = 0; /* runs executing at the last CollectEvents */
 TimestampTz last_start_warning = 0;
 
 const char *
@@ -140,7 +142,18 @@ DetectLostWorkers(SharedState *sh, TimestampTz now)
 	}
 }
 
-/* Copies worker reports out of shared memory. */
+/* The job name in a run's payload segment (mapped by the launcher that created it), or "". */
+const char *
+PayloadJobName(int slotno)
+{
+	dsm_segment *seg = slot_local[slotno].payload;
+	if (seg == nullptr)
+		return "";
+	RunPayload *payload = static_cast<RunPayload *>(dsm_segment_address(seg));
+	return payload->data + payload->command_len + 1;
+}
+
+/* Copies worker reports out of shared memory; counts the runs executing now. */
 SlotEvent *
 CollectEvents(int *count)
 {
@@ -149,9 +162,11 @@ CollectEvents(int *count)
 	int n = 0;
 	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
 	DetectLostWorkers(sh, GetCurrentTimestamp());
+	running_now = 0;
 	for (int i = 0; i < sh->nslots; i++) {
 		RunSlot *slot = &sh->slots[i];
 		bool finished = slot->state == kSlotDone;
+		running_now += slot->state == kSlotRunning;
 		if (!finished && !(slot->state == kSlotRunning && !slot->running_recorded))
 			continue;
 		SlotEvent *e = &events[n++];
@@ -164,6 +179,7 @@ CollectEvents(int *count)
 		e->started_at = slot->started_at;
 		e->ended_at = slot->ended_at;
 		e->pid = slot->pid;
+		e->job_name = MemoryContextStrdup(tick_cxt, PayloadJobName(i));
 	}
 	LWLockRelease(sh->lock);
 	*count = n;
@@ -241,10 +257,11 @@ RecordTick(const SlotEvent *events, int nevents, DueRun *due, int ndue, Timestam
 	}
 	for (int i = 0; i < nevents; i++) {
 		const SlotEvent *e = &events[i];
-		if (e->finished)
+		if (e->finished) {
 			UpdateRunFinished(e->runid, ResultStatus(e->result), e->message[0] != '\0' ? e->message : nullptr,
 			                  e->started_at, e->ended_at, e->pid);
-		else
+			WarnSlowRun(e->runid, e->job_name, e->started_at, e->ended_at);
+		} else
 			UpdateRunStarted(e->runid, e->started_at, e->pid);
 	}
 	for (int i = 0; i < ndue; i++)
@@ -477,8 +494,10 @@ Tick()
 	bool ok = true;
 	if (nevents > 0 || ndue > 0 || changed)
 		ok = RecordTick(events, nevents, due, ndue, upto);
-	if (ok)
+	if (ok) {
 		StartPending();
+		MonitorTick(now, running_now, js::pg::guc_enabled);
+	}
 	MemoryContextSwitchTo(old);
 	return ok;
 }
@@ -543,7 +562,7 @@ RunLauncher()
 		WaitForExtension();
 		Startup();
 		while (Tick()) {
-			TimestampTz wake_at = NextWakeAt();
+			TimestampTz wake_at = Min(NextWakeAt(), NextMonitorAt());
 			if (pending != NIL)
 				wake_at = Min(wake_at, GetCurrentTimestamp() + kBacklogPollMs * 1000);
 			SleepUntil(wake_at);

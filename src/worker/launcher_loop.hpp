@@ -26,6 +26,11 @@ TimestampTz NextWakeAt();
 void SleepUntil(TimestampTz wake_at);
 void WaitForExtension();
 
+/* Housekeeping (launcher_monitor.cpp). */
+void WarnSlowRun(int64 runid, const char *job_name, TimestampTz started_at, TimestampTz ended_at);
+void MonitorTick(TimestampTz now, int running_now, bool applied_enabled);
+TimestampTz NextMonitorAt();
+
 [[noreturn]] void RunLauncher();
 
 } // namespace js::worker

@@ -170,6 +170,16 @@ ReadPayload()
 	dsm_detach(seg);
 }
 
+/* A run became RUNNING: keep the peak for the next pool sample (caller holds the lock). */
+void
+NotePeakLocked(SharedState *sh)
+{
+	int running = 0;
+	for (int i = 0; i < sh->nslots; i++)
+		running += sh->slots[i].state == kSlotRunning;
+	sh->peak_running = Max(sh->peak_running, running);
+}
+
 void
 SetState(RunSlotState state, bool set_started)
 {
@@ -180,6 +190,8 @@ SetState(RunSlotState state, bool set_started)
 	slot->pid = MyProcPid;
 	if (set_started)
 		slot->started_at = GetCurrentTimestamp();
+	if (state == kSlotRunning)
+		NotePeakLocked(sh);
 	LWLockRelease(sh->lock);
 }
 
@@ -250,8 +262,10 @@ ClaimStart()
 	}
 	MySlot()->state = busy ? kSlotQueued : kSlotRunning;
 	MySlot()->pid = MyProcPid;
-	if (!busy)
+	if (!busy) {
 		MySlot()->started_at = GetCurrentTimestamp();
+		NotePeakLocked(sh);
+	}
 	LWLockRelease(sh->lock);
 	if (!busy)
 		return true;

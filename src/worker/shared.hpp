@@ -86,7 +86,10 @@ struct SharedState {
 	bool applied_enabled;             /* job_stagger.enabled as the launcher last applied it */
 	TimestampTz settings_applied_at;  /* when the launcher last applied the settings */
 	TimestampTz launcher_started_at;
-	int launcher_starts; /* launchers started since shared memory was (re)initialised */
+	int launcher_starts;          /* launchers started since shared memory was (re)initialised */
+	int peak_running;             /* most runs executing at once since the last pool sample (kept by the workers) */
+	TimestampTz auto_rollback_at; /* when the scheduler last turned staggering off by itself (0: never) */
+	char auto_rollback_reason[kRunMessageSize];
 	int nslots;
 	RunSlot slots[FLEXIBLE_ARRAY_MEMBER];
 };
