@@ -55,16 +55,24 @@ struct Analysis {
 	}
 };
 
-/* Compares the jobs of one bucket pairwise; a pair is handled in the bucket of its lowest common second. */
+/* Buckets are (second, minute) pairs: jobs can only meet where both fire. */
+constexpr int kBuckets = kSecondsOfMinute * 60;
+
+/*
+ * Compares the jobs of one bucket pairwise. A pair is handled only in the
+ * bucket of its lowest common second and lowest common minute, which both
+ * jobs are in, so each pair is compared exactly once.
+ */
 void
-CompareBucket(const Analysis &analysis, const std::vector<std::size_t> &bucket, int second,
+CompareBucket(const Analysis &analysis, const std::vector<std::size_t> &bucket, int second, int minute,
               std::vector<CollisionPair> &out)
 {
 	for (std::size_t x = 0; x < bucket.size(); x++) {
 		const collide::FireProfile &a = analysis.profiles[bucket[x]];
 		for (std::size_t y = x + 1; y < bucket.size(); y++) {
 			const collide::FireProfile &b = analysis.profiles[bucket[y]];
-			if (__builtin_ctzll(a.bucket_seconds & b.bucket_seconds) != second)
+			if (__builtin_ctzll(a.bucket_seconds & b.bucket_seconds) != second ||
+			    __builtin_ctzll(a.bucket_minutes & b.bucket_minutes) != minute)
 				continue;
 			const std::optional<collide::PairHit> hit = analysis.Evaluate(a, b);
 			if (!hit)
@@ -77,18 +85,24 @@ CompareBucket(const Analysis &analysis, const std::vector<std::size_t> &bucket, 
 
 } // namespace
 
+/*
+ * Bucketing by second and minute keeps the pairwise comparison small even
+ * when staggering is off and every 5-field job shares second 0.
+ */
 std::vector<CollisionPair>
 FindCollisions(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from)
 {
 	const Analysis analysis(jobs, stagger_enabled, tz, from);
-	std::array<std::vector<std::size_t>, kSecondsOfMinute> buckets;
-	for (std::size_t i = 0; i < jobs.size(); i++)
-		for (int s = 0; s < kSecondsOfMinute; s++)
-			if ((analysis.profiles[i].bucket_seconds >> s & 1U) != 0)
-				buckets[static_cast<std::size_t>(s)].push_back(i);
+	std::vector<std::vector<std::size_t>> buckets(kBuckets);
+	for (std::size_t i = 0; i < jobs.size(); i++) {
+		const collide::FireProfile &p = analysis.profiles[i];
+		for (std::uint64_t sec = p.bucket_seconds; sec != 0; sec &= sec - 1)
+			for (std::uint64_t min = p.bucket_minutes; min != 0; min &= min - 1)
+				buckets[static_cast<std::size_t>(__builtin_ctzll(sec) * 60 + __builtin_ctzll(min))].push_back(i);
+	}
 	std::vector<CollisionPair> out;
-	for (int s = 0; s < kSecondsOfMinute; s++)
-		CompareBucket(analysis, buckets[static_cast<std::size_t>(s)], s, out);
+	for (int b = 0; b < kBuckets; b++)
+		CompareBucket(analysis, buckets[static_cast<std::size_t>(b)], b / 60, b % 60, out);
 	std::sort(out.begin(), out.end(), [](const CollisionPair &l, const CollisionPair &r) {
 		return std::tie(l.first_collision, l.index_a, l.index_b) < std::tie(r.first_collision, r.index_a, r.index_b);
 	});

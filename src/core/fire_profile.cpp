@@ -78,6 +78,7 @@ AddGapFires(FireProfile &p, const ZoneHorizon &horizon, const DaySets &day_sets)
 			continue;
 		p.gap_fires.push_back(GapFire{at, horizon.LocalDayOf(at)});
 		p.bucket_seconds |= std::uint64_t{1} << FloorMod(at, kSecondsInMinute);
+		p.bucket_minutes |= std::uint64_t{1} << FloorMod(FloorDiv(at + horizon.OffsetAt(at), kSecondsInMinute), 60);
 	}
 }
 
@@ -227,6 +228,7 @@ BuildFireProfile(const CronSchedule &schedule, int offset, bool stagger_enabled,
 		const int step = std::gcd(p.interval, kSecondsInMinute);
 		for (int s = 0; s < kSecondsInMinute; s += step)
 			p.bucket_seconds |= std::uint64_t{1} << s;
+		p.bucket_minutes = kAllSeconds; /* every minute: same 60-bit mask */
 		return p;
 	}
 	if (schedule.kind != ScheduleKind::kCron || !schedule.can_fire)
@@ -239,10 +241,13 @@ BuildFireProfile(const CronSchedule &schedule, int offset, bool stagger_enabled,
 	p.fixed_time = !schedule.hour_wildcard;
 	p.day_set = day_sets.Intern(schedule);
 	p.bucket_seconds = p.masks.seconds;
+	p.bucket_minutes = p.masks.minutes;
 	if (p.fixed_time)
 		AddGapFires(p, horizon, day_sets);
-	if (!horizon.WholeMinuteOffsets())
+	if (!horizon.WholeMinuteOffsets()) {
 		p.bucket_seconds = kAllSeconds; /* local seconds are not UTC seconds */
+		p.bucket_minutes = kAllSeconds;
+	}
 	return p;
 }
 

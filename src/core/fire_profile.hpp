@@ -125,8 +125,9 @@ struct FireProfile {
 	int shift = 0;                          /* applied stagger offset */
 	int interval = 0;                       /* kInterval: N */
 	std::vector<GapFire> gap_fires;         /* kCron, fixed-time: in (from, end] */
-	/* Seconds of the minute at which the job may fire (a superset for cron jobs; used to bucket jobs). */
+	/* Seconds and (local) minutes of the hour at which the job may fire: supersets, used to bucket jobs. */
 	std::uint64_t bucket_seconds = 0;
+	std::uint64_t bucket_minutes = 0;
 };
 
 /* The profile of a job; `schedule` must outlive it (the profile keeps a pointer for NextFire walks). */
