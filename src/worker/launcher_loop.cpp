@@ -31,6 +31,11 @@ namespace {
 constexpr int64 kStuckClaimUsecs = 60 * USECS_PER_SEC;
 /* While runs wait for a free slot, poll at least this often (worker exits also wake us). */
 constexpr long kBacklogPollMs = 100;
+/*
+ * Job changes are re-read at most this often: a bulk load of thousands of
+ * jobs, one transaction each, would otherwise re-read them all per commit.
+ */
+constexpr int64 kMinReloadIntervalUsecs = 200 * 1000;
 /* Rate limit of the "cannot start a job worker" warning. */
 constexpr int64 kWarnIntervalUsecs = 60 * USECS_PER_SEC;
 
@@ -59,6 +64,7 @@ MemoryContext tick_cxt = nullptr;
 SlotLocal *slot_local = nullptr;
 List *pending = NIL; /* DueRun* (one chunk each, in launcher_cxt): recorded, waiting for a worker */
 uint64 seen_generation = 0;
+TimestampTz last_reload_at = 0;
 int running_now = 0; /* runs executing at the last CollectEvents */
 TimestampTz last_start_warning = 0;
 
@@ -473,8 +479,9 @@ Tick()
 	}
 	TimestampTz now = GetCurrentTimestamp();
 	uint64 generation = pg_atomic_read_u64(&sh->jobs_generation);
-	if (generation != seen_generation) {
+	if (generation != seen_generation && now - last_reload_at >= kMinReloadIntervalUsecs) {
 		seen_generation = generation;
+		last_reload_at = now;
 		BeginWork("job_stagger: loading jobs");
 		bool installed = ExtensionInstalled();
 		if (installed)
@@ -563,6 +570,8 @@ RunLauncher()
 		Startup();
 		while (Tick()) {
 			TimestampTz wake_at = Min(NextWakeAt(), NextMonitorAt());
+			if (pg_atomic_read_u64(&sh->jobs_generation) != seen_generation)
+				wake_at = Min(wake_at, last_reload_at + kMinReloadIntervalUsecs); /* a deferred reload */
 			if (pending != NIL)
 				wake_at = Min(wake_at, GetCurrentTimestamp() + kBacklogPollMs * 1000);
 			SleepUntil(wake_at);

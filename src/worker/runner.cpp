@@ -11,7 +11,11 @@
 extern "C" {
 #include "postgres.h"
 
+#include <errno.h>
 #include <sched.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "access/xact.h"
 #include "miscadmin.h"
@@ -33,14 +37,15 @@ extern "C" {
 PGDLLEXPORT void job_stagger_run_main(Datum main_arg);
 }
 
+#include "pg/pg_time.hpp"
 #include "worker/shared.hpp"
 
 namespace js::worker {
 
 namespace {
 
-/* Sleep on the latch until this close to the fire instant, then spin (yielding: many may spin at once). */
-constexpr int64 kSpinUsecs = 1000;
+/* Sleep on the latch until this close to the fire instant, then the final approach. */
+constexpr int64 kFinalApproachUsecs = 1000;
 
 /* What this worker knows about its run (copied out of the slot). */
 struct RunInfo {
@@ -195,7 +200,44 @@ SetState(RunSlotState state, bool set_started)
 	LWLockRelease(sh->lock);
 }
 
-/* Sleeps, then spins, until the fire instant. */
+/* Other runs waiting for the same instant (caller need not hold the lock: an estimate is enough). */
+int
+RunsAtSameInstant()
+{
+	SharedState *sh = Shared();
+	int n = 0;
+	for (int i = 0; i < sh->nslots; i++) {
+		const RunSlot *s = &sh->slots[i];
+		n += i != run.slotno && s->fire_at == run.fire_at && (s->state == kSlotClaimed || s->state == kSlotWaiting);
+	}
+	return n;
+}
+
+/*
+ * The last stretch before the instant. With no more runs due at once than
+ * CPUs, spin: wake-up
+ * latency is then a few microseconds. With many runs due at once, spinning
+ * would steal the CPU the others need, so sleep on an absolute timer instead:
+ * the kernel wakes everyone at the instant (with timer slack set to 1 us).
+ */
+void
+FinalApproach(TimestampTz fire_at)
+{
+	static const long cpus = Max(sysconf(_SC_NPROCESSORS_ONLN), 1L);
+	if (RunsAtSameInstant() + 1 <= cpus) {
+		while (GetCurrentTimestamp() < fire_at)
+			sched_yield();
+		return;
+	}
+	struct timespec ts;
+	int64 unix_usecs = fire_at + js::pg::kUnixToPgEpochSecs * USECS_PER_SEC;
+	ts.tv_sec = unix_usecs / USECS_PER_SEC;
+	ts.tv_nsec = (unix_usecs % USECS_PER_SEC) * 1000;
+	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, nullptr) == EINTR)
+		CHECK_FOR_INTERRUPTS();
+}
+
+/* Sleeps on the latch (interruptible) until just before the fire instant, then the final approach. */
 void
 WaitForFireTime(TimestampTz fire_at)
 {
@@ -205,14 +247,14 @@ WaitForFireTime(TimestampTz fire_at)
 		if (now >= fire_at)
 			return;
 		int64 remaining = fire_at - now;
-		if (remaining >= kSpinUsecs + 1000) {
-			long ms = (remaining - kSpinUsecs) / 1000; /* at least 1: WaitLatch sleeps whole milliseconds */
-			(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-		} else {
-			sched_yield();
-		}
+		if (remaining < kFinalApproachUsecs + 1000)
+			break;
+		long ms = (remaining - kFinalApproachUsecs) / 1000; /* at least 1: WaitLatch sleeps whole milliseconds */
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
 	}
+	FinalApproach(fire_at);
+	CHECK_FOR_INTERRUPTS();
 }
 
 /* An earlier run of the same job still active? (caller holds the lock) */
@@ -450,6 +492,7 @@ job_stagger_run_main(Datum main_arg)
 	before_shmem_exit(RunnerExit, 0);
 
 	ReadPayload();
+	(void)prctl(PR_SET_TIMERSLACK, 1000UL); /* 1 us: wake at the fire instant, not up to 50 us after */
 	BackgroundWorkerInitializeConnectionByOid(run.dboid, run.roleoid, 0);
 	ReportIdentity();
 	SetState(kSlotWaiting, false);
