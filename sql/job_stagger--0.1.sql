@@ -109,11 +109,16 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_metadata_db text := current_setting('job_stagger.database_name');
+    v_metadata_db text := current_setting('job_stagger.database_name', true);
     v_superuser boolean := (SELECT rolsuper FROM pg_roles WHERE rolname = current_user);
     v_role record;
     v_db record;
 BEGIN
+    IF v_metadata_db IS NULL THEN
+        RAISE EXCEPTION 'job_stagger is not loaded through shared_preload_libraries, so no scheduler would run this job'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Add job_stagger to shared_preload_libraries in postgresql.conf and restart the server.';
+    END IF;
     IF current_database() <> v_metadata_db THEN
         RAISE EXCEPTION 'jobs can only be scheduled in database "%"', v_metadata_db
             USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -17,6 +17,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 }
 
@@ -69,9 +70,14 @@ CheckTimezone(char **newval, void **extra, GucSource source)
 void
 DefineSchedulerGucs()
 {
-	DefineCustomStringVariable("job_stagger.database_name", "Database that holds the job_stagger job tables.",
-	                           "The scheduler connects to this database; jobs may target any database.",
-	                           &guc_database_name, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+	/*
+	 * A PGC_POSTMASTER parameter can only be defined while preloading (later it
+	 * would be a FATAL error); without preload there is no scheduler to place.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("job_stagger.database_name", "Database that holds the job_stagger job tables.",
+		                           "The scheduler connects to this database; jobs may target any database.",
+		                           &guc_database_name, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("job_stagger.max_running_jobs", "Maximum number of job runs executing at once.",
 	                        "Runs due while the limit is reached wait for a free slot. Each run uses one background "
 	                        "worker: keep max_worker_processes above this value.",
