@@ -70,3 +70,33 @@ install-lib-shared: unlink-installed-shlib
 .PHONY: unlink-installed-shlib
 unlink-installed-shlib:
 	rm -f '$(DESTDIR)$(pkglibdir)/$(MODULE_big)$(DLSUFFIX)'
+
+# ---- stagger-ctl (command-line tool, tools/*.cpp, libpq) --------------------
+# PGXS reads SCRIPTS_built and EXTRA_CLEAN while it is included (in the
+# prerequisites of `all` and in ifdefs), so setting them here, after the
+# include, does not hook the tool in by itself: the rules below add it to all,
+# install, uninstall and clean explicitly. SCRIPTS_built still names it for
+# anyone reading the variables.
+SCRIPTS_built = stagger-ctl
+EXTRA_CLEAN += stagger-ctl
+CTL_SRCS = $(sort $(wildcard tools/*.cpp))
+CTL_HDRS = $(wildcard tools/*.hpp)
+FORMAT_FILES += $(CTL_SRCS) $(CTL_HDRS)
+
+all: stagger-ctl
+stagger-ctl: $(CTL_SRCS) $(CTL_HDRS)
+	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -I$(shell $(PG_CONFIG) --includedir) -o $@ $(CTL_SRCS) \
+		-L$(shell $(PG_CONFIG) --libdir) -lpq
+
+.PHONY: install-stagger-ctl uninstall-stagger-ctl clean-stagger-ctl
+install: install-stagger-ctl
+install-stagger-ctl: stagger-ctl
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) stagger-ctl '$(DESTDIR)$(bindir)/'
+uninstall: uninstall-stagger-ctl
+uninstall-stagger-ctl:
+	rm -f '$(DESTDIR)$(bindir)/stagger-ctl'
+clean: clean-stagger-ctl
+clean-stagger-ctl:
+	rm -f stagger-ctl
+# ---- end stagger-ctl ---------------------------------------------------------
