@@ -13,7 +13,7 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o) $(WORKER_SRCS:.cpp=.o)
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS = cron_functions cron_errors job_api stagger_offsets stagger_collisions
+REGRESS = cron_functions cron_errors job_api stagger_offsets stagger_collisions views rollout
 REGRESS_OPTS = --temp-config=test/job_stagger.conf --temp-instance=./tmp_check
 
 # TAP integration tests (test/t/*.pl, PostgreSQL::Test::Cluster): `make tapcheck`.
