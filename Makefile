@@ -4,7 +4,6 @@
 # temporary instance that pg_regress starts itself with test/job_stagger.conf.
 EXTENSION  = job_stagger
 MODULE_big = job_stagger
-EXT_VERSION = 0.1
 
 CORE_SRCS   = $(sort $(wildcard src/core/*.cpp))
 PG_SRCS     = $(sort $(wildcard src/pg/*.cpp))
@@ -12,6 +11,13 @@ WORKER_SRCS = $(sort $(wildcard src/worker/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o) $(WORKER_SRCS:.cpp=.o)
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+# stagger-ctl, the command-line tool (tools/*.cpp on libpq), installed next to psql.
+SCRIPTS_built = stagger-ctl
+CTL_SRCS = $(sort $(wildcard tools/*.cpp))
+CTL_HDRS = $(wildcard tools/*.hpp)
+
+EXTRA_CLEAN = $(OBJS:.o=.d) results/ tmp_check/ regression.diffs regression.out
 
 REGRESS = cron_functions cron_errors job_api stagger_offsets stagger_collisions views rollout
 REGRESS_OPTS = --temp-config=test/job_stagger.conf --temp-instance=./tmp_check
@@ -40,10 +46,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 -include $(OBJS:.o=.d)
-EXTRA_CLEAN = $(OBJS:.o=.d) results/ tmp_check/ regression.diffs regression.out
 
 CLANG_FORMAT ?= clang-format
-FORMAT_FILES = $(wildcard src/*/*.cpp src/*/*.hpp test/unit/*.cpp test/unit/*.hpp bench/*.cpp)
+FORMAT_FILES = $(wildcard src/*/*.cpp src/*/*.hpp test/unit/*.cpp test/unit/*.hpp bench/*.cpp) $(CTL_SRCS) $(CTL_HDRS)
 
 .PHONY: format format-check unit tapcheck
 tapcheck:
@@ -71,32 +76,6 @@ install-lib-shared: unlink-installed-shlib
 unlink-installed-shlib:
 	rm -f '$(DESTDIR)$(pkglibdir)/$(MODULE_big)$(DLSUFFIX)'
 
-# ---- stagger-ctl (command-line tool, tools/*.cpp, libpq) --------------------
-# PGXS reads SCRIPTS_built and EXTRA_CLEAN while it is included (in the
-# prerequisites of `all` and in ifdefs), so setting them here, after the
-# include, does not hook the tool in by itself: the rules below add it to all,
-# install, uninstall and clean explicitly. SCRIPTS_built still names it for
-# anyone reading the variables.
-SCRIPTS_built = stagger-ctl
-EXTRA_CLEAN += stagger-ctl
-CTL_SRCS = $(sort $(wildcard tools/*.cpp))
-CTL_HDRS = $(wildcard tools/*.hpp)
-FORMAT_FILES += $(CTL_SRCS) $(CTL_HDRS)
-
-all: stagger-ctl
 stagger-ctl: $(CTL_SRCS) $(CTL_HDRS)
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -I$(shell $(PG_CONFIG) --includedir) -o $@ $(CTL_SRCS) \
 		-L$(shell $(PG_CONFIG) --libdir) -lpq
-
-.PHONY: install-stagger-ctl uninstall-stagger-ctl clean-stagger-ctl
-install: install-stagger-ctl
-install-stagger-ctl: stagger-ctl
-	$(MKDIR_P) '$(DESTDIR)$(bindir)'
-	$(INSTALL_PROGRAM) stagger-ctl '$(DESTDIR)$(bindir)/'
-uninstall: uninstall-stagger-ctl
-uninstall-stagger-ctl:
-	rm -f '$(DESTDIR)$(bindir)/stagger-ctl'
-clean: clean-stagger-ctl
-clean-stagger-ctl:
-	rm -f stagger-ctl
-# ---- end stagger-ctl ---------------------------------------------------------
