@@ -17,6 +17,7 @@ js_build_install
 js_log "starting a throwaway cluster"
 js_cluster_start <<'EOF'
 max_worker_processes = 24
+job_stagger.pool_sample_interval = 5
 EOF
 js_log "cluster on 127.0.0.1:$JS_PORT ($JS_PGDATA)"
 
@@ -72,6 +73,15 @@ demo_sql "every run: start second, offset applied, effective schedule" \
 	"SELECT job_name, stagger_enabled AS staggered, offset_seconds AS offset, effective_schedule,
        to_char(scheduled_at, 'HH24:MI:SS') AS scheduled, round(extract(epoch FROM started_at - scheduled_at) * 1e6) AS lag_us, status
   FROM job_stagger.job_run_details WHERE status <> 'starting' ORDER BY scheduled_at, job_name;"
+demo_sql "the analysis views: concurrency per minute, offsets verified against real start seconds" \
+	"SELECT minute, stagger_enabled, runs, peak_concurrency, worst_second FROM job_stagger.concurrency ORDER BY minute;
+SELECT job_name, configured_offset, observed_start_seconds, on_offset_pct, median_lag_ms
+  FROM job_stagger.offset_verification ORDER BY configured_offset;"
+js_log "stagger-ctl check: the rollout checks over the last 2 minutes (exit code 1 if one fails)"
+ctl() { PGHOST=127.0.0.1 PGPORT=$JS_PORT PGUSER=postgres PGDATABASE=postgres "$PG_BIN/stagger-ctl" "$@"; }
+ctl check --window '2 minutes' || true
+js_log "stagger-ctl kpi: a KPI snapshot, also written to a report file"
+ctl kpi --since '5 minutes' --output-dir "$JS_TMP/reports" || true
 demo_sql "collisions are judged on real fire times" \
 	"SELECT * FROM stagger_validate();
 SELECT stagger_set_offset('refresh_2', 30);
