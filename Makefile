@@ -23,8 +23,8 @@ REGRESS = cron_functions cron_errors job_api stagger_offsets stagger_collisions 
 REGRESS_OPTS = --temp-config=test/job_stagger.conf --temp-instance=./tmp_check
 
 # TAP integration tests (test/t/*.pl, PostgreSQL::Test::Cluster): `make tapcheck`.
+# (PROVE_FLAGS is set after the PGXS include, which resets it.)
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
-PROVE_FLAGS = -I ./test/perl
 
 PG_CONFIG ?= pg_config
 
@@ -46,6 +46,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 -include $(OBJS:.o=.d)
+PROVE_FLAGS += -I ./test/perl
 
 CLANG_FORMAT ?= clang-format
 FORMAT_FILES = $(wildcard src/*/*.cpp src/*/*.hpp test/unit/*.cpp test/unit/*.hpp bench/*.cpp) $(CTL_SRCS) $(CTL_HDRS)

@@ -82,12 +82,14 @@ run_tap() {
 			[ -f "$f" ] && { echo "--- $f"; tail -n 80 "$f"; }
 		done
 	fi
-	local total failed
+	local total failed died
 	total=$(echo "$log" | sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' | tail -1)
 	failed=$(echo "$log" | sed -n 's/.*Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' | awk '{s+=$1} END {print s+0}')
+	died=$(echo "$log" | grep -c 'Wstat: .*Tests: 0 ' || true) # test files that died before any test
 	[ -n "$total" ] || total=0
-	[ $status -eq 0 ] || [ "$failed" -gt 0 ] || failed=1 # a test died without a count
-	record tap $((total - failed)) "$failed"
+	failed=$((failed + died))
+	[ $status -eq 0 ] || [ "$failed" -gt 0 ] || failed=1 # failed without a count
+	record tap $((total - failed + died)) "$failed"
 }
 
 run_format_check() {
