@@ -183,6 +183,40 @@ CREATE TRIGGER jobs_validate BEFORE INSERT OR UPDATE ON job_stagger.jobs
 CREATE TRIGGER jobs_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON job_stagger.jobs
     FOR EACH STATEMENT EXECUTE FUNCTION job_stagger.jobs_changed();
 
+/*
+ * Each backend caches the parsed jobs for the collision checks (so
+ * scheduling thousands of jobs is not quadratic); these keep its cache in step
+ * with the rows it writes itself.
+ */
+CREATE FUNCTION job_stagger.note_job(jobid bigint, job_name text, schedule text, offset_seconds integer,
+                                     active boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'job_stagger_note_job'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION job_stagger.note_job_deleted(jobid bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'job_stagger_note_job_deleted'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION job_stagger.jobs_note_rows()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM job_stagger.note_job_deleted(OLD.jobid);
+        RETURN OLD;
+    END IF;
+    PERFORM job_stagger.note_job(NEW.jobid, NEW.job_name, NEW.schedule, NEW.offset_seconds, NEW.active);
+    RETURN NEW;
+END
+$fn$;
+
+CREATE TRIGGER jobs_note_rows AFTER INSERT OR UPDATE OR DELETE ON job_stagger.jobs
+    FOR EACH ROW EXECUTE FUNCTION job_stagger.jobs_note_rows();
+
 ALTER TABLE job_stagger.jobs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY jobs_own ON job_stagger.jobs
     USING (username = current_user) WITH CHECK (username = current_user);

@@ -64,3 +64,31 @@ SET job_stagger.enabled = on;
 DELETE FROM job_stagger.jobs;
 SELECT stagger_summary();
 RESET job_stagger.enabled;
+
+-- The backend's job cache follows what this session writes, also when it is
+-- rolled back: offsets of new jobs must not count jobs that do not exist.
+SET job_stagger.enabled = on;
+SELECT stagger_schedule('first', '* * * * *', 'SELECT 1') > 0;
+SELECT offset_seconds FROM job_stagger.jobs WHERE job_name = 'first';
+BEGIN;
+SELECT stagger_schedule('ghost', '* * * * *', 'SELECT 1') > 0;
+SELECT offset_seconds FROM job_stagger.jobs WHERE job_name = 'ghost';
+ROLLBACK;
+SELECT stagger_schedule('second', '* * * * *', 'SELECT 1') > 0;
+BEGIN;
+SAVEPOINT s;
+SELECT stagger_schedule('ghost2', '* * * * *', 'SELECT 1') > 0;
+ROLLBACK TO SAVEPOINT s;
+SELECT stagger_schedule('third', '* * * * *', 'SELECT 1') > 0;
+COMMIT;
+SELECT job_name, offset_seconds FROM job_stagger.jobs ORDER BY jobid;
+-- a deleted job's second is free again; an update moves a job in the cache
+SELECT stagger_unschedule('second');
+SELECT stagger_set_offset('third', 50);
+SELECT stagger_schedule('fourth', '* * * * *', 'SELECT 1') > 0;
+SELECT job_name, offset_seconds FROM job_stagger.jobs ORDER BY jobid;
+TRUNCATE job_stagger.jobs;
+SELECT stagger_schedule('after_truncate', '* * * * *', 'SELECT 1') > 0;
+SELECT job_name, offset_seconds FROM job_stagger.jobs ORDER BY jobid;
+DELETE FROM job_stagger.jobs;
+RESET job_stagger.enabled;

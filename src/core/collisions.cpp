@@ -199,6 +199,42 @@ SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedu
 	return best;
 }
 
+bool
+ZoneHasSpringGaps(const TimeZone &tz, Instant from)
+{
+	const collide::ZoneHorizon horizon(tz, from);
+	for (const collide::Transition &tr : horizon.Transitions())
+		if (tr.offset_after > tr.offset_before)
+			return true;
+	return false;
+}
+
+bool
+MightMeetPair(const CronSchedule &a, const CronSchedule &b, bool zone_has_gaps)
+{
+	const auto silent = [](const CronSchedule &s) {
+		return s.kind == ScheduleKind::kReboot || (s.kind == ScheduleKind::kCron && !s.can_fire);
+	};
+	if (silent(a) || silent(b))
+		return false;
+	if (a.kind == ScheduleKind::kInterval || b.kind == ScheduleKind::kInterval)
+		return true;
+	if (zone_has_gaps && (!a.hour_wildcard || !b.hour_wildcard))
+		return true; /* a gap moves a fixed-time job to the transition instant */
+	return (a.months & b.months) != 0 && (a.hours & b.hours) != 0 && (a.minutes & b.minutes) != 0;
+}
+
+std::vector<std::size_t>
+MightMeet(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz, Instant from)
+{
+	const bool gaps = ZoneHasSpringGaps(tz, from);
+	std::vector<std::size_t> out;
+	for (std::size_t i = 0; i < others.size(); i++)
+		if (MightMeetPair(others[i].schedule, schedule, gaps))
+			out.push_back(i);
+	return out;
+}
+
 std::vector<std::size_t>
 CollidingJobs(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int offset, bool stagger_enabled,
               const TimeZone &tz, Instant from)

@@ -83,6 +83,20 @@ FreeOffset NearestFreeOffset(const std::vector<CollisionJob> &others, const Cron
 int SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz,
                  Instant from);
 
+/*
+ * Indices of the jobs in `others` that could ever fire in the same second as
+ * a job with `schedule` (a cheap superset, from the month, hour and minute
+ * masks; interval jobs always, and in a zone with spring-forward gaps every
+ * fixed-time job, since a gap moves it to the transition instant). Judging a
+ * new job against this subset instead of all jobs keeps one check small.
+ */
+std::vector<std::size_t> MightMeet(const std::vector<CollisionJob> &others, const CronSchedule &schedule,
+                                   const TimeZone &tz, Instant from);
+/* The test behind MightMeet for one pair; `zone_has_gaps` from ZoneHasSpringGaps(tz, from). */
+bool MightMeetPair(const CronSchedule &a, const CronSchedule &b, bool zone_has_gaps);
+/* Does the zone have a spring-forward transition in the collision horizon after `from`? */
+bool ZoneHasSpringGaps(const TimeZone &tz, Instant from);
+
 /* Indices (ascending) of the jobs in `others` that a job with `schedule` at `offset` collides with. */
 std::vector<std::size_t> CollidingJobs(const std::vector<CollisionJob> &others, const CronSchedule &schedule,
                                        int offset, bool stagger_enabled, const TimeZone &tz, Instant from);

@@ -11,6 +11,7 @@
 #include "core/report.hpp"
 #include "pg/bridge.hpp"
 #include "pg/guc.hpp"
+#include "pg/job_cache.hpp"
 #include "pg/overrides.hpp"
 
 #include <map>
@@ -20,7 +21,6 @@ extern "C" {
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/array.h"
@@ -39,82 +39,75 @@ constexpr int kMaxJobsWithFreeOffset = 50;
 /* The summary is for reading: with staggering off, n jobs at :00 make n(n-1)/2 pairs. */
 constexpr std::size_t kSummaryMaxCollisionLines = 20;
 
-/* Active jobs as plain data (palloc'd in the caller's context). */
-struct JobRows {
-	int count;
-	int64 *jobids;
-	char **names;
-	char **schedules;
-	int *offsets;
-	int64 *last_nominals; /* Unix seconds; with has_last_nominal */
-	bool *has_last_nominal;
-};
-
-/*
- * Reads the active jobs visible to the caller; offsets are overrides first,
- * then table values. With `last_nominal`, also the nominal instant of each
- * job's latest run (what the summary's next fire comes after).
- */
-JobRows
-LoadActiveJobs(bool last_nominal = false)
+/* Offset overrides by job name (C++). */
+std::map<std::string, int>
+OverrideMap(const js::pg::OverrideList &list)
 {
-	js::pg::OverrideList overrides = js::pg::ParseOverrides(js::pg::guc_offsets);
-	js::pg::WarnOverrideErrors(overrides);
-	MemoryContext caller = CurrentMemoryContext;
-	JobRows rows = {};
-
-	SPI_connect();
-	const char *sql = last_nominal ? "SELECT j.jobid, j.job_name, j.schedule, j.offset_seconds,"
-	                                 " (SELECT r.nominal_at FROM job_stagger.job_run_details r WHERE r.jobid = j.jobid"
-	                                 "   ORDER BY r.scheduled_at DESC LIMIT 1)"
-	                                 " FROM job_stagger.jobs j WHERE j.active ORDER BY j.jobid"
-	                               : "SELECT jobid, job_name, schedule, offset_seconds, NULL::timestamptz"
-	                                 " FROM job_stagger.jobs WHERE active ORDER BY jobid";
-	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "job_stagger: could not read job_stagger.jobs");
-	MemoryContext old = MemoryContextSwitchTo(caller);
-	int n = static_cast<int>(SPI_processed);
-	rows.jobids = static_cast<int64 *>(palloc0(sizeof(int64) * (n + 1)));
-	rows.names = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
-	rows.schedules = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
-	rows.offsets = static_cast<int *>(palloc0(sizeof(int) * (n + 1)));
-	rows.last_nominals = static_cast<int64 *>(palloc0(sizeof(int64) * (n + 1)));
-	rows.has_last_nominal = static_cast<bool *>(palloc0(sizeof(bool) * (n + 1)));
-	for (int i = 0; i < n; i++) {
-		HeapTuple t = SPI_tuptable->vals[i];
-		TupleDesc d = SPI_tuptable->tupdesc;
-		bool isnull = false;
-		rows.jobids[i] = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-		rows.names[i] = pstrdup(SPI_getvalue(t, d, 2));
-		rows.schedules[i] = pstrdup(SPI_getvalue(t, d, 3));
-		rows.offsets[i] = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
-		Datum last = SPI_getbinval(t, d, 5, &isnull);
-		rows.has_last_nominal[i] = !isnull;
-		if (!isnull)
-			rows.last_nominals[i] = js::pg::TimestampToInstant(DatumGetTimestampTz(last));
-		for (int k = 0; k < overrides.count; k++)
-			if (strcmp(overrides.names[k], rows.names[i]) == 0)
-				rows.offsets[i] = overrides.offsets[k];
-	}
-	rows.count = n;
-	MemoryContextSwitchTo(old);
-	SPI_finish();
-	return rows;
+	std::map<std::string, int> map;
+	for (int i = 0; i < list.count; i++)
+		map[list.names[i]] = list.offsets[i];
+	return map;
 }
 
-/* The rows as core input (C++: call inside CallCpp). */
-std::vector<js::core::StaggerJobInput>
-ToInputs(const JobRows &rows)
+/* job_stagger.offsets as plain data, with a WARNING per invalid entry. */
+js::pg::OverrideList
+ReadOverrides()
 {
+	js::pg::OverrideList list = js::pg::ParseOverrides(js::pg::guc_offsets);
+	js::pg::WarnOverrideErrors(list);
+	return list;
+}
+
+/* The jobs as core input for the report functions, offsets overridden (C++). */
+std::vector<js::core::StaggerJobInput>
+ToInputs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list)
+{
+	std::map<std::string, int> overrides = OverrideMap(list);
 	std::vector<js::core::StaggerJobInput> inputs;
-	inputs.reserve(rows.count);
-	for (int i = 0; i < rows.count; i++) {
-		js::core::StaggerJobInput in{rows.jobids[i], rows.names[i], rows.schedules[i], rows.offsets[i], std::nullopt};
-		if (rows.has_last_nominal[i])
-			in.last_nominal = rows.last_nominals[i];
-		inputs.push_back(std::move(in));
+	inputs.reserve(jobs.size());
+	for (const auto &[jobid, job] : jobs) {
+		auto o = overrides.find(job.name);
+		inputs.push_back(js::core::StaggerJobInput{
+		    jobid, job.name, job.schedule_text, o != overrides.end() ? o->second : job.table_offset, job.last_nominal});
 	}
 	return inputs;
+}
+
+/* The parsed jobs, offsets overridden, leaving out `exclude` and unparsable ones (C++). */
+std::vector<js::core::CollisionJob>
+ToCollisionJobs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list, int64 exclude)
+{
+	std::map<std::string, int> overrides = OverrideMap(list);
+	std::vector<js::core::CollisionJob> out;
+	out.reserve(jobs.size());
+	for (const auto &[jobid, job] : jobs) {
+		if (jobid == exclude || !job.schedule_ok)
+			continue;
+		auto o = overrides.find(job.name);
+		out.push_back(
+		    js::core::CollisionJob{jobid, job.name, job.schedule, o != overrides.end() ? o->second : job.table_offset});
+	}
+	return out;
+}
+
+/*
+ * The jobs that might meet `schedule` (a small subset, see MightMeet), taken
+ * straight from the cache without copying the others (C++).
+ */
+std::vector<js::core::CollisionJob>
+Candidates(const js::pg::JobMap &jobs, const std::map<std::string, int> &overrides,
+           const js::core::CronSchedule &schedule, int64 exclude, const js::core::TimeZone &tz, int64 now)
+{
+	const bool gaps = js::core::ZoneHasSpringGaps(tz, now);
+	std::vector<js::core::CollisionJob> out;
+	for (const auto &[jobid, job] : jobs) {
+		if (jobid == exclude || !job.schedule_ok || !js::core::MightMeetPair(job.schedule, schedule, gaps))
+			continue;
+		auto o = overrides.find(job.name);
+		out.push_back(
+		    js::core::CollisionJob{jobid, job.name, job.schedule, o != overrides.end() ? o->second : job.table_offset});
+	}
+	return out;
 }
 
 int64
@@ -169,58 +162,66 @@ SetColliding(const std::vector<std::string> &names, JobReport &out)
 
 /* Names of the jobs each job collides with: one pass over all pairs (for many jobs at once). */
 std::map<int64, std::vector<std::string>>
-CollidingByJob(const js::core::StaggerReport &report, const js::core::TimeZone &tz, int64 now)
+CollidingByJob(const std::vector<js::core::CollisionJob> &jobs, const js::core::TimeZone &tz, int64 now)
 {
 	std::map<int64, std::vector<std::string>> out;
-	for (const js::core::CollisionPair &p : js::core::FindCollisions(report.jobs, true, tz, now)) {
-		out[report.jobs[p.index_a].jobid].push_back(report.jobs[p.index_b].name);
-		out[report.jobs[p.index_b].jobid].push_back(report.jobs[p.index_a].name);
+	for (const js::core::CollisionPair &p : js::core::FindCollisions(jobs, true, tz, now)) {
+		out[jobs[p.index_a].jobid].push_back(jobs[p.index_b].name);
+		out[jobs[p.index_b].jobid].push_back(jobs[p.index_a].name);
 	}
 	return out;
+}
+
+/* One job against the others that might meet it: colliding names and free offsets (C++). */
+void
+ReportOne(const js::pg::JobMap &map, const std::map<std::string, int> &overrides, const js::core::CollisionJob &job,
+          const js::core::TimeZone &tz, int64 now, JobReport &out)
+{
+	std::vector<js::core::CollisionJob> others = Candidates(map, overrides, job.schedule, job.jobid, tz, now);
+	std::vector<std::string> names;
+	for (std::size_t k : js::core::CollidingJobs(others, job.schedule, job.offset, true, tz, now))
+		names.push_back(others[k].name);
+	SetColliding(names, out);
+	if (!names.empty())
+		FillFreeOffset(others, job, tz, now, out);
 }
 
 /*
  * For each requested job: the jobs it collides with, judged with staggering
  * enabled (offsets are being configured), and for up to
  * kMaxJobsWithFreeOffset jobs the nearest free offset. A few jobs are
- * checked one by one against the others; many at once in one pass.
+ * checked one by one against the jobs that might meet them; many at once in
+ * one pass over all pairs.
  */
 JobReport *
-BuildJobReports(const JobRows &rows, const int64 *ids, int nids, int *count)
+BuildJobReports(const js::pg::JobMap &map, const js::pg::OverrideList &list, const int64 *ids, int nids, int *count)
 {
 	JobReport *reports = nullptr;
 	int64 now = NowInstant();
 	js::pg::CallCpp([&] {
 		js::core::TimeZone tz = js::pg::CurrentTimeZone();
-		js::core::StaggerReport report = js::core::ParseStaggerJobs(ToInputs(rows));
+		std::map<std::string, int> overrides = OverrideMap(list);
 		const bool one_by_one = nids <= kMaxJobsWithFreeOffset;
 		std::map<int64, std::vector<std::string>> bulk;
 		if (!one_by_one)
-			bulk = CollidingByJob(report, tz, now);
+			bulk = CollidingByJob(ToCollisionJobs(map, list, -1), tz, now);
 		reports = static_cast<JobReport *>(js::pg::PallocOrThrow(sizeof(JobReport) * (nids + 1)));
 		for (int r = 0; r < nids; r++) {
-			std::size_t self = 0;
-			while (self < report.jobs.size() && report.jobs[self].jobid != ids[r])
-				self++;
-			if (self == report.jobs.size())
+			auto it = map.find(ids[r]);
+			if (it == map.end() || !it->second.schedule_ok)
 				continue;
-			const js::core::CollisionJob &job = report.jobs[self];
+			const js::pg::CachedJob &cached = it->second;
+			auto o = overrides.find(cached.name);
+			js::core::CollisionJob job{cached.jobid, cached.name, cached.schedule,
+			                           o != overrides.end() ? o->second : cached.table_offset};
 			JobReport &out = reports[(*count)++];
 			out.jobid = job.jobid;
 			out.name = js::pg::PallocCopy(job.name);
 			out.offset = job.offset;
-			if (!one_by_one) {
+			if (one_by_one)
+				ReportOne(map, overrides, job, tz, now, out);
+			else
 				SetColliding(bulk[job.jobid], out);
-				continue;
-			}
-			std::vector<js::core::CollisionJob> others = report.jobs;
-			others.erase(others.begin() + static_cast<std::ptrdiff_t>(self));
-			std::vector<std::string> names;
-			for (std::size_t k : js::core::CollidingJobs(others, job.schedule, job.offset, true, tz, now))
-				names.push_back(others[k].name);
-			SetColliding(names, out);
-			if (!names.empty())
-				FillFreeOffset(others, job, tz, now, out);
 		}
 	});
 	return reports;
@@ -267,7 +268,8 @@ PG_FUNCTION_INFO_V1(job_stagger_spread_offset);
 Datum
 job_stagger_collisions(PG_FUNCTION_ARGS)
 {
-	JobRows rows = LoadActiveJobs();
+	js::pg::OverrideList overrides = ReadOverrides();
+	const js::pg::JobMap &rows = js::pg::ActiveJobs();
 	bool enabled = js::pg::guc_enabled;
 	int64 now = NowInstant();
 	PairRow *pairs = nullptr;
@@ -275,7 +277,7 @@ job_stagger_collisions(PG_FUNCTION_ARGS)
 
 	js::pg::CallCpp([&] {
 		js::core::StaggerReport report =
-		    js::core::AnalyzeStagger(ToInputs(rows), enabled, js::pg::CurrentTimeZone(), now);
+		    js::core::AnalyzeStagger(ToInputs(rows, overrides), enabled, js::pg::CurrentTimeZone(), now);
 		pairs = static_cast<PairRow *>(js::pg::PallocOrThrow(sizeof(PairRow) * (report.pairs.size() + 1)));
 		for (const js::core::CollisionPair &p : report.pairs)
 			pairs[npairs++] = PairRow{js::pg::PallocCopy(report.jobs[p.index_a].name),
@@ -298,7 +300,8 @@ job_stagger_collisions(PG_FUNCTION_ARGS)
 Datum
 job_stagger_summary(PG_FUNCTION_ARGS)
 {
-	JobRows rows = LoadActiveJobs(true);
+	js::pg::OverrideList overrides = ReadOverrides();
+	const js::pg::JobMap &rows = js::pg::ActiveJobsWithLastRun();
 	bool enabled = js::pg::guc_enabled;
 	int64 now = NowInstant();
 	char *summary = nullptr;
@@ -306,7 +309,7 @@ job_stagger_summary(PG_FUNCTION_ARGS)
 
 	js::pg::CallCpp([&] {
 		js::core::TimeZone tz = js::pg::CurrentTimeZone();
-		js::core::StaggerReport report = js::core::AnalyzeStagger(ToInputs(rows), enabled, tz, now);
+		js::core::StaggerReport report = js::core::AnalyzeStagger(ToInputs(rows, overrides), enabled, tz, now);
 		js::core::SummaryInput input = js::core::SummarizeStagger(report, enabled, tz, now);
 		input.max_collision_lines = kSummaryMaxCollisionLines;
 		if (note != nullptr)
@@ -334,9 +337,10 @@ job_stagger_collision_report(PG_FUNCTION_ARGS)
 	for (int i = 0; i < nids; i++)
 		ids[i] = elem_nulls[i] ? -1 : DatumGetInt64(elems[i]);
 
-	JobRows rows = LoadActiveJobs();
+	js::pg::OverrideList overrides = ReadOverrides();
+	const js::pg::JobMap &rows = js::pg::ActiveJobs();
 	int count = 0;
-	JobReport *reports = BuildJobReports(rows, ids, nids, &count);
+	JobReport *reports = BuildJobReports(rows, overrides, ids, nids, &count);
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
@@ -363,7 +367,8 @@ job_stagger_spread_offset(PG_FUNCTION_ARGS)
 {
 	char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	int64 exclude = PG_ARGISNULL(1) ? -1 : PG_GETARG_INT64(1);
-	JobRows rows = LoadActiveJobs();
+	js::pg::OverrideList overrides = ReadOverrides();
+	const js::pg::JobMap &rows = js::pg::ActiveJobs();
 	int64 now = NowInstant();
 	int offset = 0;
 
@@ -371,13 +376,10 @@ job_stagger_spread_offset(PG_FUNCTION_ARGS)
 		js::core::ParseResult parsed = js::core::ParseSchedule(schedule);
 		if (!parsed.ok)
 			return;
-		std::vector<js::core::StaggerJobInput> inputs = ToInputs(rows);
-		std::vector<js::core::StaggerJobInput> others;
-		for (const js::core::StaggerJobInput &in : inputs)
-			if (in.jobid != exclude)
-				others.push_back(in);
-		offset = js::core::SpreadOffset(js::core::ParseStaggerJobs(others).jobs, parsed.schedule,
-		                                js::pg::CurrentTimeZone(), now);
+		js::core::TimeZone tz = js::pg::CurrentTimeZone();
+		std::vector<js::core::CollisionJob> others =
+		    Candidates(rows, OverrideMap(overrides), parsed.schedule, exclude, tz, now);
+		offset = js::core::SpreadOffset(others, parsed.schedule, tz, now);
 	});
 	PG_RETURN_INT32(offset);
 }

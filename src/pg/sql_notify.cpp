@@ -1,9 +1,15 @@
 /*
- * Waking the scheduler when jobs change. A trigger on job_stagger.jobs marks
- * the transaction; only when it commits is the launcher woken (waking it
- * earlier would let it read the jobs before the change is visible), so job
- * changes take effect within milliseconds instead of at the next poll.
+ * Transaction bookkeeping for job changes.
+ *
+ * Waking the scheduler: a trigger on job_stagger.jobs marks the transaction;
+ * only when it commits is the launcher woken (waking it earlier would let it
+ * read the jobs before the change is visible), so job changes take effect
+ * within milliseconds instead of at the next poll.
+ *
+ * The backend's job cache (job_cache.hpp) follows the rows written here and
+ * learns at commit or abort whether it is still valid.
  */
+#include "pg/job_cache.hpp"
 #include "worker/launcher.hpp"
 
 extern "C" {
@@ -12,24 +18,26 @@ extern "C" {
 #include "access/xact.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
+#include "utils/builtins.h"
 
 namespace {
 
 bool wake_at_commit = false;
-bool callback_registered = false;
+bool callbacks_registered = false;
 
 void
-WakeAtCommit(XactEvent event, void *arg)
+AtTransactionEnd(XactEvent event, void *arg)
 {
 	switch (event) {
 	case XACT_EVENT_COMMIT:
 	case XACT_EVENT_PARALLEL_COMMIT:
 		if (wake_at_commit)
-			js::worker::NotifyJobsChanged();
+			js::pg::CacheCommitted(js::worker::NotifyJobsChanged());
 		wake_at_commit = false;
 		break;
 	case XACT_EVENT_ABORT:
 	case XACT_EVENT_PARALLEL_ABORT:
+		js::pg::CacheAborted();
 		wake_at_commit = false;
 		break;
 	default:
@@ -38,19 +46,28 @@ WakeAtCommit(XactEvent event, void *arg)
 }
 
 void
-MarkTransaction()
+AtSubtransactionEnd(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *arg)
 {
-	if (!callback_registered) {
-		RegisterXactCallback(WakeAtCommit, nullptr);
-		callback_registered = true;
-	}
-	wake_at_commit = true;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		js::pg::CacheAborted();
+}
+
+void
+EnsureCallbacks()
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(AtTransactionEnd, nullptr);
+	RegisterSubXactCallback(AtSubtransactionEnd, nullptr);
+	callbacks_registered = true;
 }
 
 } // namespace
 
 PG_FUNCTION_INFO_V1(job_stagger_jobs_changed);
 PG_FUNCTION_INFO_V1(job_stagger_wake_scheduler);
+PG_FUNCTION_INFO_V1(job_stagger_note_job);
+PG_FUNCTION_INFO_V1(job_stagger_note_job_deleted);
 
 /* Statement-level trigger on job_stagger.jobs. */
 Datum
@@ -59,7 +76,10 @@ job_stagger_jobs_changed(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 		                errmsg("job_stagger.jobs_changed() must be called as a trigger")));
-	MarkTransaction();
+	EnsureCallbacks();
+	if (TRIGGER_FIRED_BY_TRUNCATE(reinterpret_cast<TriggerData *>(fcinfo->context)->tg_event))
+		js::pg::CacheInvalidate();
+	wake_at_commit = true;
 	return PointerGetDatum(nullptr);
 }
 
@@ -67,7 +87,27 @@ job_stagger_jobs_changed(PG_FUNCTION_ARGS)
 Datum
 job_stagger_wake_scheduler(PG_FUNCTION_ARGS)
 {
-	MarkTransaction();
+	EnsureCallbacks();
+	wake_at_commit = true;
+	PG_RETURN_VOID();
+}
+
+/* job_stagger.note_job(jobid, job_name, schedule, offset_seconds, active): a row this backend wrote. */
+Datum
+job_stagger_note_job(PG_FUNCTION_ARGS)
+{
+	EnsureCallbacks();
+	js::pg::CacheNoteWritten(PG_GETARG_INT64(0), text_to_cstring(PG_GETARG_TEXT_PP(1)),
+	                         text_to_cstring(PG_GETARG_TEXT_PP(2)), PG_GETARG_INT32(3), PG_GETARG_BOOL(4));
+	PG_RETURN_VOID();
+}
+
+/* job_stagger.note_job_deleted(jobid): a row this backend deleted. */
+Datum
+job_stagger_note_job_deleted(PG_FUNCTION_ARGS)
+{
+	EnsureCallbacks();
+	js::pg::CacheNoteDeleted(PG_GETARG_INT64(0));
 	PG_RETURN_VOID();
 }
 

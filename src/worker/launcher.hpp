@@ -12,7 +12,10 @@ void RequestSharedMemory();
 /* Registers the launcher background worker (only while preloading). */
 void RegisterLauncher();
 
-/* A transaction that changed jobs committed: bump the generation and wake the launcher. */
-void NotifyJobsChanged();
+/*
+ * A transaction that changed jobs committed: bump the generation and wake the
+ * launcher. Returns the generation before the bump (0 without shared memory).
+ */
+unsigned long long NotifyJobsChanged();
 
 } // namespace js::worker

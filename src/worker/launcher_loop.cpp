@@ -32,10 +32,12 @@ constexpr int64 kStuckClaimUsecs = 60 * USECS_PER_SEC;
 /* While runs wait for a free slot, poll at least this often (worker exits also wake us). */
 constexpr long kBacklogPollMs = 100;
 /*
- * Job changes are re-read at most this often: a bulk load of thousands of
- * jobs, one transaction each, would otherwise re-read them all per commit.
+ * Job changes are re-read at most every 200 ms, and at most 5% of the time
+ * (20 times the last reload's cost): a bulk load of thousands of jobs, one
+ * transaction each, would otherwise re-read them all per commit.
  */
 constexpr int64 kMinReloadIntervalUsecs = 200 * 1000;
+constexpr int64 kReloadCostFactor = 20;
 /* Rate limit of the "cannot start a job worker" warning. */
 constexpr int64 kWarnIntervalUsecs = 60 * USECS_PER_SEC;
 
@@ -65,6 +67,7 @@ SlotLocal *slot_local = nullptr;
 List *pending = NIL; /* DueRun* (one chunk each, in launcher_cxt): recorded, waiting for a worker */
 uint64 seen_generation = 0;
 TimestampTz last_reload_at = 0;
+int64 reload_interval = kMinReloadIntervalUsecs;
 int running_now = 0; /* runs executing at the last CollectEvents */
 TimestampTz last_start_warning = 0;
 
@@ -479,7 +482,7 @@ Tick()
 	}
 	TimestampTz now = GetCurrentTimestamp();
 	uint64 generation = pg_atomic_read_u64(&sh->jobs_generation);
-	if (generation != seen_generation && now - last_reload_at >= kMinReloadIntervalUsecs) {
+	if (generation != seen_generation && now - last_reload_at >= reload_interval) {
 		seen_generation = generation;
 		last_reload_at = now;
 		BeginWork("job_stagger: loading jobs");
@@ -487,6 +490,7 @@ Tick()
 		if (installed)
 			ReloadJobs(now);
 		EndWork();
+		reload_interval = Max(kMinReloadIntervalUsecs, kReloadCostFactor * (GetCurrentTimestamp() - now));
 		if (!installed) {
 			MemoryContextSwitchTo(old);
 			return false;
@@ -571,7 +575,7 @@ RunLauncher()
 		while (Tick()) {
 			TimestampTz wake_at = Min(NextWakeAt(), NextMonitorAt());
 			if (pg_atomic_read_u64(&sh->jobs_generation) != seen_generation)
-				wake_at = Min(wake_at, last_reload_at + kMinReloadIntervalUsecs); /* a deferred reload */
+				wake_at = Min(wake_at, last_reload_at + reload_interval); /* a deferred reload */
 			if (pending != NIL)
 				wake_at = Min(wake_at, GetCurrentTimestamp() + kBacklogPollMs * 1000);
 			SleepUntil(wake_at);

@@ -88,13 +88,14 @@ WakeLauncher()
 		SetLatch(latch);
 }
 
-void
+unsigned long long
 NotifyJobsChanged()
 {
 	if (shared_state == nullptr)
-		return;
-	pg_atomic_fetch_add_u64(&shared_state->jobs_generation, 1);
+		return 0;
+	uint64 old = pg_atomic_fetch_add_u64(&shared_state->jobs_generation, 1);
 	WakeLauncher();
+	return old;
 }
 
 } // namespace js::worker

@@ -501,3 +501,37 @@ TEST(SpreadOffset, JobsThatNeverMeetMayShareASecond)
 
 } // namespace
 } // namespace js::core
+
+namespace js::core {
+namespace {
+
+/* MightMeet is a superset: every job a new job really collides with is in it (DST zones included). */
+TEST(MightMeet, IsASupersetOfTheRealCollisions)
+{
+	const std::vector<std::string> shapes = {"* * * * *", "*/5 * * * *", "0 * * * *",  "30 2 * * *",
+	                                         "0 3 * * *", "15 10 * * 1", "7 seconds",  "10 */2 * * * *",
+	                                         "0 0 1 * *", "45 23 * * *", "0 0 29 2 *", "@reboot"};
+	for (const char *zone : {"UTC", "America/New_York", "Europe/Berlin"}) {
+		const TimeZone tz = *TimeZone::Load(zone);
+		const Instant from = 1772445600; /* 2026-03-02: spring-forward ahead in both DST zones */
+		std::vector<CollisionJob> jobs;
+		for (std::size_t i = 0; i < shapes.size(); i++)
+			for (int offset : {0, 5, 30})
+				jobs.push_back(CollisionJob{static_cast<std::int64_t>(jobs.size()), shapes[i],
+				                            ParseSchedule(shapes[i]).schedule, offset});
+		for (std::size_t j = 0; j < jobs.size(); j++) {
+			std::vector<CollisionJob> others = jobs;
+			others.erase(others.begin() + static_cast<std::ptrdiff_t>(j));
+			const std::vector<std::size_t> might = MightMeet(others, jobs[j].schedule, tz, from);
+			for (std::size_t k : CollidingJobs(others, jobs[j].schedule, jobs[j].offset, true, tz, from))
+				EXPECT_TRUE(std::find(might.begin(), might.end(), k) != might.end())
+				    << zone << ": " << jobs[j].name << " meets " << others[k].name << " outside MightMeet";
+		}
+		EXPECT_TRUE(MightMeet(jobs, ParseSchedule("@reboot").schedule, tz, from).empty());
+	}
+	EXPECT_FALSE(MightMeetPair(ParseSchedule("0 3 * * *").schedule, ParseSchedule("30 4 * * *").schedule, false));
+	EXPECT_TRUE(MightMeetPair(ParseSchedule("30 2 * * *").schedule, ParseSchedule("0 3 * * *").schedule, true));
+}
+
+} // namespace
+} // namespace js::core

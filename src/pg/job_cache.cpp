@@ -1,0 +1,205 @@
+/*
+ * The backend's job cache (see job_cache.hpp). The C++ maps live in static
+ * storage; frames that call SPI hold plain data only.
+ */
+#include "pg/job_cache.hpp"
+
+#include "pg/bridge.hpp"
+
+#include <memory>
+
+extern "C" {
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+}
+
+#include "pg/pg_time.hpp"
+#include "worker/shared.hpp"
+
+namespace js::pg {
+
+namespace {
+
+/* Active jobs as plain data (palloc'd in the caller's context). */
+struct JobRows {
+	int count;
+	int64 *jobids;
+	char **names;
+	char **schedules;
+	int *offsets;
+	bool *has_last_nominal;
+	int64 *last_nominals; /* Unix seconds */
+};
+
+std::unique_ptr<JobMap> cache;        /* the cached jobs (valid while `cache_loaded`) */
+std::unique_ptr<JobMap> summary_jobs; /* ActiveJobsWithLastRun()'s result */
+bool cache_loaded = false;
+uint64 cache_generation = 0;
+Oid cache_user = InvalidOid;
+bool touched_in_xact = false;
+
+/* Reads the active jobs the caller can see (row-level security applies), in jobid order. */
+JobRows
+ReadJobRows(bool last_nominal)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	JobRows rows = {};
+	const char *sql = last_nominal ? "SELECT j.jobid, j.job_name, j.schedule, j.offset_seconds,"
+	                                 " (SELECT r.nominal_at FROM job_stagger.job_run_details r WHERE r.jobid = j.jobid"
+	                                 "   ORDER BY r.scheduled_at DESC LIMIT 1)"
+	                                 " FROM job_stagger.jobs j WHERE j.active ORDER BY j.jobid"
+	                               : "SELECT jobid, job_name, schedule, offset_seconds, NULL::timestamptz"
+	                                 " FROM job_stagger.jobs WHERE active ORDER BY jobid";
+	SPI_connect();
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "job_stagger: could not read job_stagger.jobs");
+	MemoryContext old = MemoryContextSwitchTo(caller);
+	int n = static_cast<int>(SPI_processed);
+	rows.jobids = static_cast<int64 *>(palloc0(sizeof(int64) * (n + 1)));
+	rows.names = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
+	rows.schedules = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
+	rows.offsets = static_cast<int *>(palloc0(sizeof(int) * (n + 1)));
+	rows.has_last_nominal = static_cast<bool *>(palloc0(sizeof(bool) * (n + 1)));
+	rows.last_nominals = static_cast<int64 *>(palloc0(sizeof(int64) * (n + 1)));
+	for (int i = 0; i < n; i++) {
+		HeapTuple t = SPI_tuptable->vals[i];
+		TupleDesc d = SPI_tuptable->tupdesc;
+		bool isnull = false;
+		rows.jobids[i] = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		rows.names[i] = pstrdup(SPI_getvalue(t, d, 2));
+		rows.schedules[i] = pstrdup(SPI_getvalue(t, d, 3));
+		rows.offsets[i] = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
+		Datum last = SPI_getbinval(t, d, 5, &isnull);
+		rows.has_last_nominal[i] = !isnull;
+		if (!isnull)
+			rows.last_nominals[i] = TimestampToInstant(DatumGetTimestampTz(last));
+	}
+	rows.count = n;
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	return rows;
+}
+
+/* One parsed entry (C++: call inside CallCpp). */
+CachedJob
+MakeEntry(int64 jobid, const char *name, const char *schedule, int offset)
+{
+	CachedJob job;
+	job.jobid = jobid;
+	job.name = name;
+	job.schedule_text = schedule;
+	core::ParseResult parsed = core::ParseSchedule(schedule);
+	job.schedule_ok = parsed.ok;
+	job.schedule = parsed.schedule;
+	job.table_offset = offset;
+	return job;
+}
+
+/* Builds a map from rows (C++ inside CallCpp). */
+void
+FillMap(JobMap &map, const JobRows &rows)
+{
+	map.clear();
+	for (int i = 0; i < rows.count; i++) {
+		CachedJob job = MakeEntry(rows.jobids[i], rows.names[i], rows.schedules[i], rows.offsets[i]);
+		if (rows.has_last_nominal[i])
+			job.last_nominal = rows.last_nominals[i];
+		map.emplace(job.jobid, std::move(job));
+	}
+}
+
+uint64
+CurrentGeneration(bool *available)
+{
+	worker::SharedState *sh = worker::Shared();
+	*available = sh != nullptr;
+	return sh != nullptr ? pg_atomic_read_u64(&sh->jobs_generation) : 0;
+}
+
+} // namespace
+
+const JobMap &
+ActiveJobs()
+{
+	bool shared = false;
+	uint64 generation = CurrentGeneration(&shared);
+	if (cache && cache_loaded && shared && generation == cache_generation && GetUserId() == cache_user)
+		return *cache;
+	cache_loaded = false;
+	JobRows rows = ReadJobRows(false);
+	CallCpp([&] {
+		if (!cache)
+			cache = std::make_unique<JobMap>();
+		FillMap(*cache, rows);
+	});
+	cache_loaded = shared;
+	cache_generation = generation;
+	cache_user = GetUserId();
+	return *cache;
+}
+
+const JobMap &
+ActiveJobsWithLastRun()
+{
+	JobRows rows = ReadJobRows(true);
+	CallCpp([&] {
+		if (!summary_jobs)
+			summary_jobs = std::make_unique<JobMap>();
+		FillMap(*summary_jobs, rows);
+	});
+	return *summary_jobs;
+}
+
+void
+CacheNoteWritten(std::int64_t jobid, const char *name, const char *schedule, int offset, bool active)
+{
+	touched_in_xact = true;
+	if (!cache_loaded || GetUserId() != cache_user)
+		return;
+	CallCpp([&] {
+		if (active)
+			(*cache)[jobid] = MakeEntry(jobid, name, schedule, offset);
+		else
+			cache->erase(jobid);
+	});
+}
+
+void
+CacheNoteDeleted(std::int64_t jobid)
+{
+	touched_in_xact = true;
+	if (!cache_loaded)
+		return;
+	CallCpp([&] { cache->erase(jobid); });
+}
+
+void
+CacheInvalidate()
+{
+	cache_loaded = false;
+}
+
+void
+CacheCommitted(std::uint64_t old_generation)
+{
+	/* Our own bump keeps the cache valid, unless another commit came in between. */
+	if (cache_loaded && old_generation == cache_generation)
+		cache_generation = old_generation + 1;
+	else
+		cache_loaded = false;
+	touched_in_xact = false;
+}
+
+void
+CacheAborted()
+{
+	if (touched_in_xact)
+		cache_loaded = false;
+	touched_in_xact = false;
+}
+
+} // namespace js::pg

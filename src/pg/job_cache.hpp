@@ -1,0 +1,58 @@
+/*
+ * A backend's cache of the active jobs it can see, parsed, for the functions
+ * that judge one job against all others (the offset a new job gets, the
+ * NOTICE when a written job collides) and the collision functions.
+ *
+ * Without it every stagger_schedule() re-read and re-parsed every job, so
+ * scheduling 10,000 jobs was quadratic (minutes). The cache is kept in step
+ * with the rows this backend writes (AFTER ROW triggers) and is valid while
+ * the shared job-change counter shows no other session's commit (ours bumps
+ * it too, and is accounted for). Without shared memory (not preloaded) it is
+ * simply re-read on every call.
+ *
+ * Include before postgres.h (C++ types); the functions are PostgreSQL code.
+ */
+#pragma once
+
+#include "core/cron.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace js::pg {
+
+struct CachedJob {
+	std::int64_t jobid = 0;
+	std::string name;
+	std::string schedule_text;
+	bool schedule_ok = false;
+	core::CronSchedule schedule;
+	int table_offset = 0;
+	std::optional<core::Instant> last_nominal; /* only from LoadJobsForSummary() */
+};
+
+using JobMap = std::map<std::int64_t, CachedJob>;
+
+/*
+ * The active jobs visible to the current user, by jobid: the cache when it is
+ * still valid, else re-read with SPI. May raise; the map is valid until the
+ * next call of any function here.
+ */
+const JobMap &ActiveJobs();
+
+/* The active jobs with the nominal instant of each one's latest run (always read, never cached). */
+const JobMap &ActiveJobsWithLastRun();
+
+/* Keep the cache in step with rows this backend wrote (AFTER ROW triggers). */
+void CacheNoteWritten(std::int64_t jobid, const char *name, const char *schedule, int offset, bool active);
+void CacheNoteDeleted(std::int64_t jobid);
+void CacheInvalidate();
+
+/* A transaction that changed jobs committed; `old_generation` is the counter before its own bump. */
+void CacheCommitted(std::uint64_t old_generation);
+/* A transaction or subtransaction aborted. */
+void CacheAborted();
+
+} // namespace js::pg
