@@ -270,6 +270,22 @@ NextWakeAt()
 	return js::pg::InstantToTimestamp(*next) - static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000;
 }
 
+/*
+ * SIGTERM (server shutdown, pg_terminate_backend) sets a flag the loop checks
+ * after every sleep: the launcher then logs and exits with code 1 (the
+ * postmaster restarts it after a pg_terminate_backend, not at shutdown)
+ * instead of dying with a FATAL message. Its transactions are short, so it
+ * never waits long for the flag.
+ */
+static void
+ExitIfShutdownRequested()
+{
+	if (!ShutdownRequestPending)
+		return;
+	ereport(LOG, (errmsg("job_stagger launcher shutting down")));
+	proc_exit(1);
+}
+
 /* Sleeps until `wake_at` (capped), a latch set, or a signal. */
 void
 SleepUntil(TimestampTz wake_at)
@@ -290,6 +306,7 @@ SleepUntil(TimestampTz wake_at)
 		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
+	ExitIfShutdownRequested();
 }
 
 /* Blocks until CREATE EXTENSION job_stagger has been run in this database. */
@@ -310,6 +327,7 @@ WaitForExtension()
 		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kWaitExtensionMs, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+		ExitIfShutdownRequested();
 		if (ConfigReloadPending) {
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
@@ -327,7 +345,7 @@ void
 job_stagger_launcher_main(Datum main_arg)
 {
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(js::pg::guc_database_name, nullptr, 0);
 	/* The name also as a setting: SQL called by the scheduler can tell who runs it. */
