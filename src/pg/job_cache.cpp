@@ -11,9 +11,11 @@
 extern "C" {
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 }
 
@@ -40,6 +42,7 @@ std::unique_ptr<JobMap> summary_jobs; /* ActiveJobsWithLastRun()'s result */
 bool cache_loaded = false;
 uint64 cache_generation = 0;
 Oid cache_user = InvalidOid;
+Oid cache_relid = InvalidOid; /* job_stagger.jobs when loaded: a dropped and re-created extension has a new one */
 bool touched_in_xact = false;
 
 /* Reads the active jobs the caller can see (row-level security applies), in jobid order. */
@@ -120,6 +123,14 @@ CurrentGeneration(bool *available)
 	return sh != nullptr ? pg_atomic_read_u64(&sh->jobs_generation) : 0;
 }
 
+/* The OID of job_stagger.jobs (InvalidOid if the extension is not there). */
+Oid
+JobsRelid()
+{
+	Oid nsp = get_namespace_oid("job_stagger", true);
+	return OidIsValid(nsp) ? get_relname_relid("jobs", nsp) : InvalidOid;
+}
+
 } // namespace
 
 const JobMap &
@@ -127,7 +138,9 @@ ActiveJobs()
 {
 	bool shared = false;
 	uint64 generation = CurrentGeneration(&shared);
-	if (cache && cache_loaded && shared && generation == cache_generation && GetUserId() == cache_user)
+	Oid relid = JobsRelid();
+	if (cache && cache_loaded && shared && generation == cache_generation && GetUserId() == cache_user &&
+	    relid == cache_relid)
 		return *cache;
 	cache_loaded = false;
 	JobRows rows = ReadJobRows(false);
@@ -139,6 +152,7 @@ ActiveJobs()
 	cache_loaded = shared;
 	cache_generation = generation;
 	cache_user = GetUserId();
+	cache_relid = relid;
 	return *cache;
 }
 
