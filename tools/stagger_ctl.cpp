@@ -17,7 +17,7 @@ namespace js::ctl {
 
 namespace {
 
-constexpr const char *kVersion = "0.1";
+constexpr const char *kVersion = "0.2";
 
 void
 PrintError(const CtlError &error)
