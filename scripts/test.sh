@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every job_stagger test on this machine, from nothing:
 #   1. installs missing Debian packages, builds and installs the extension;
-#   2. GoogleTest unit tests of src/core (CMake + ctest);
+#   2. clang-format check, META.json check (test/check_meta.pl), GoogleTest
+#      unit tests of src/core (CMake + ctest);
 #   3. pg_regress suite and TAP integration tests (make installcheck), each on a
 #      temporary instance that pg_regress / PostgreSQL::Test::Cluster starts
 #      with shared_preload_libraries = 'job_stagger'.
@@ -102,10 +103,26 @@ run_format_check() {
 	fi
 }
 
+run_meta_check() {
+	js_log "META.json (PGXN Meta Spec 1.0.0, agreement with the control file)"
+	local out checks failed
+	out=$(perl "$JS_ROOT/test/check_meta.pl" "$JS_ROOT" 2>&1) || true
+	printf '%s\n' "$out" | grep -v '^meta:' || true
+	checks=$(sed -n 's/^meta: \([0-9]*\) checks, \([0-9]*\) failed$/\1/p' <<<"$out")
+	failed=$(sed -n 's/^meta: \([0-9]*\) checks, \([0-9]*\) failed$/\2/p' <<<"$out")
+	if [ -z "$checks" ]; then
+		printf '%s\n' "$out"
+		record meta 0 1
+	else
+		record meta $((checks - failed)) "$failed"
+	fi
+}
+
 main() {
 	js_install_deps
 	js_build_install
 	run_format_check
+	run_meta_check
 	run_unit
 	local dir
 	dir=$(installcheck_dir)
