@@ -55,7 +55,8 @@ $node->safe_psql('postgres', q{SELECT stagger_schedule('tick', '* * * * * *', 'S
 wait_for($node, q{SELECT count(*) >= 2 FROM job_stagger.job_run_details WHERE status = 'succeeded'}, 'tick runs');
 my $pid = $node->safe_psql('postgres', 'SELECT launcher_pid FROM job_stagger.scheduler_status()');
 ($out, $err) = ctl_ok(['status'], 0, 'status');
-like($out, qr/^job_stagger 0\.1 in database "postgres" as user "\w+"/, 'status: extension, database, user');
+my $extversion = $node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extname = 'job_stagger'});
+like($out, qr/^job_stagger \Q$extversion\E in database "postgres" as user "\w+"/, 'status: extension, database, user');
 like($out, qr/state\s+running \(launcher pid $pid, started /, 'status: scheduler running with its pid');
 like($out, qr/applied\s+off \(by the scheduler at /, 'status: the value the scheduler applied');
 like($out, qr/=>\s+staggering is DISABLED and in effect/, 'status: no reload pending');
