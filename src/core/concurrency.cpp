@@ -5,6 +5,8 @@
  */
 #include "core/concurrency.hpp"
 
+#include "core/civil.hpp"
+
 #include <algorithm>
 
 namespace js::core {
@@ -14,13 +16,11 @@ namespace {
 constexpr std::int64_t kUsPerSecond = 1000000;
 constexpr std::int64_t kUsPerMinute = 60 * kUsPerSecond;
 
+/* Start of the unit (minute, second) that holds t, also before the epoch. */
 std::int64_t
 FloorTo(std::int64_t t, std::int64_t unit)
 {
-	std::int64_t q = t / unit;
-	if (t % unit < 0)
-		q -= 1;
-	return q * unit;
+	return t - FloorMod(t, unit);
 }
 
 struct Start {

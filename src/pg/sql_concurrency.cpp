@@ -9,7 +9,6 @@
 #include "pg/bridge.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 extern "C" {
 #include "postgres.h"
