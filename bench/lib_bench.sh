@@ -376,6 +376,23 @@ bench_log_problems_md() {
 	fi
 }
 
+# The end of every results file: statuses per phase, server log problems, the run's warnings (markdown).
+bench_outcomes_md() {
+	echo "| phase | statuses | runs of the other system during the phase |"
+	echo "| --- | --- | ---: |"
+	bench_sql -c "SELECT format('| %s | %s | %s |', phase, coalesce(statuses, 'none'), other_runs) FROM bench.stats ORDER BY ord"
+	echo
+	echo "## Server log: warnings and errors (digits replaced by N)"
+	echo
+	bench_log_problems_md
+	if [ ${#BENCH_WARNINGS[@]} -gt 0 ]; then
+		echo
+		echo "## Warnings"
+		echo
+		for w in "${BENCH_WARNINGS[@]}"; do echo "- $w"; done
+	fi
+}
+
 # Exit trap: keeps the server log next to the results, stops the cluster.
 bench_cleanup() {
 	local rc=$?

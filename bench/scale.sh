@@ -287,19 +287,7 @@ bench_log "summary"
 	                            bench.ms(probe_p50), bench.ms(probe_max))
 	                FROM bench.stats ORDER BY ord"
 	echo
-	echo "| phase | statuses | runs of the other system during the phase |"
-	echo "| --- | --- | ---: |"
-	bench_sql -c "SELECT format('| %s | %s | %s |', phase, coalesce(statuses, 'none'), other_runs) FROM bench.stats ORDER BY ord"
-	echo
-	echo "## Server log: warnings and errors (digits replaced by N)"
-	echo
-	bench_log_problems_md
-	if [ ${#BENCH_WARNINGS[@]} -gt 0 ]; then
-		echo
-		echo "## Warnings"
-		echo
-		for w in "${BENCH_WARNINGS[@]}"; do echo "- $w"; done
-	fi
+	bench_outcomes_md
 } >"$OUT"
 cat "$OUT"
 bench_log "written to ${OUT#"$JS_ROOT"/}"

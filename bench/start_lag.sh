@@ -143,19 +143,7 @@ bench_log "summary"
 	echo
 	echo "## Run outcomes"
 	echo
-	echo "| phase | statuses | runs of the other system during the phase |"
-	echo "| --- | --- | ---: |"
-	bench_sql -c "SELECT format('| %s | %s | %s |', phase, coalesce(statuses, 'none'), other_runs) FROM bench.stats ORDER BY ord"
-	echo
-	echo "## Server log: warnings and errors (digits replaced by N)"
-	echo
-	bench_log_problems_md
-	if [ ${#BENCH_WARNINGS[@]} -gt 0 ]; then
-		echo
-		echo "## Warnings"
-		echo
-		for w in "${BENCH_WARNINGS[@]}"; do echo "- $w"; done
-	fi
+	bench_outcomes_md
 } >"$OUT"
 cat "$OUT"
 bench_log "written to ${OUT#"$JS_ROOT"/}"
