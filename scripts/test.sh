@@ -105,14 +105,12 @@ run_format_check() {
 
 run_meta_check() {
 	js_log "META.json (PGXN Meta Spec 1.0.0, agreement with the control file)"
-	local out checks failed
+	local out checks="" failed=""
 	out=$(perl "$JS_ROOT/test/check_meta.pl" "$JS_ROOT" 2>&1) || true
 	printf '%s\n' "$out" | grep -v '^meta:' || true
-	checks=$(sed -n 's/^meta: \([0-9]*\) checks, \([0-9]*\) failed$/\1/p' <<<"$out")
-	failed=$(sed -n 's/^meta: \([0-9]*\) checks, \([0-9]*\) failed$/\2/p' <<<"$out")
+	read -r checks failed < <(sed -n 's/^meta: \([0-9]*\) checks, \([0-9]*\) failed$/\1 \2/p' <<<"$out") || true
 	if [ -z "$checks" ]; then
-		printf '%s\n' "$out"
-		record meta 0 1
+		record meta 0 1 # the checker died before its summary (its output is above)
 	else
 		record meta $((checks - failed)) "$failed"
 	fi
