@@ -181,7 +181,7 @@ CollectEvents(int *count)
 		SlotEvent *e = &events[n++];
 		e->slot = i;
 		e->generation = slot->generation;
-		e->runid = slot->runid;
+		e->runid = slot->spec.runid;
 		e->finished = finished;
 		e->result = slot->result;
 		e->message = MemoryContextStrdup(tick_cxt, slot->message);
@@ -317,13 +317,13 @@ ClaimSlot(SharedState *sh, const DueRun *run, int limit)
 	memset(slot, 0, sizeof(RunSlot));
 	slot->generation = generation;
 	slot->state = kSlotClaimed;
-	slot->jobid = run->jobid;
-	slot->runid = run->runid;
-	slot->dboid = run->dboid;
-	slot->roleoid = run->roleoid;
-	slot->fire_at = run->fire_at;
-	slot->overlap = static_cast<OverlapPolicy>(run->overlap);
-	slot->timeout_ms = run->timeout_ms;
+	slot->spec.jobid = run->jobid;
+	slot->spec.runid = run->runid;
+	slot->spec.dboid = run->dboid;
+	slot->spec.roleoid = run->roleoid;
+	slot->spec.fire_at = run->fire_at;
+	slot->spec.overlap = static_cast<OverlapPolicy>(run->overlap);
+	slot->spec.timeout_ms = run->timeout_ms;
 	slot->claimed_at = GetCurrentTimestamp();
 	return free_slot;
 }
@@ -369,7 +369,7 @@ StartRun(DueRun *run)
 		return false;
 	}
 	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
-	sh->slots[slotno].payload = dsm_segment_handle(seg);
+	sh->slots[slotno].spec.payload = dsm_segment_handle(seg);
 	LWLockRelease(sh->lock);
 
 	BackgroundWorker worker;
@@ -425,7 +425,7 @@ AdoptSlots(int *count)
 		slot_local[i].handle = nullptr;
 		slot_local[i].payload = nullptr;
 		if (sh->slots[i].state != kSlotFree)
-			runids[n++] = sh->slots[i].runid;
+			runids[n++] = sh->slots[i].spec.runid;
 	}
 	LWLockRelease(sh->lock);
 	*count = n;

@@ -51,14 +51,7 @@ constexpr int64 kFinalApproachUsecs = 1000;
 struct RunInfo {
 	int slotno;
 	uint32 generation;
-	int64 jobid;
-	int64 runid;
-	Oid dboid;
-	Oid roleoid;
-	TimestampTz fire_at;
-	OverlapPolicy overlap;
-	int timeout_ms;
-	dsm_handle payload;
+	RunSpec spec;
 	char *command;
 	char *job_name;
 };
@@ -148,16 +141,8 @@ ReadSlot(int slotno, uint32 generation)
 	LWLockAcquire(sh->lock, LW_SHARED);
 	RunSlot *slot = MySlot();
 	bool ok = slot->generation == generation && slot->state == kSlotClaimed;
-	if (ok) {
-		run.jobid = slot->jobid;
-		run.runid = slot->runid;
-		run.dboid = slot->dboid;
-		run.roleoid = slot->roleoid;
-		run.fire_at = slot->fire_at;
-		run.overlap = slot->overlap;
-		run.timeout_ms = slot->timeout_ms;
-		run.payload = slot->payload;
-	}
+	if (ok)
+		run.spec = slot->spec;
 	LWLockRelease(sh->lock);
 	return ok;
 }
@@ -166,7 +151,7 @@ ReadSlot(int slotno, uint32 generation)
 void
 ReadPayload()
 {
-	dsm_segment *seg = dsm_attach(run.payload);
+	dsm_segment *seg = dsm_attach(run.spec.payload);
 	if (seg == nullptr)
 		ereport(ERROR, (errmsg("job_stagger: run payload is gone (launcher restarted before this run started)")));
 	RunPayload *payload = static_cast<RunPayload *>(dsm_segment_address(seg));
@@ -208,7 +193,8 @@ RunsAtSameInstant()
 	int n = 0;
 	for (int i = 0; i < sh->nslots; i++) {
 		const RunSlot *s = &sh->slots[i];
-		n += i != run.slotno && s->fire_at == run.fire_at && (s->state == kSlotClaimed || s->state == kSlotWaiting);
+		n += i != run.slotno && s->spec.fire_at == run.spec.fire_at &&
+		     (s->state == kSlotClaimed || s->state == kSlotWaiting);
 	}
 	return n;
 }
@@ -265,13 +251,14 @@ EarlierRunActive(SharedState *sh, bool *queued_exists, int64 *earlier_runid)
 	*queued_exists = false;
 	for (int i = 0; i < sh->nslots; i++) {
 		RunSlot *s = &sh->slots[i];
-		if (i == run.slotno || s->jobid != run.jobid || s->state == kSlotFree || s->state == kSlotDone)
+		if (i == run.slotno || s->spec.jobid != run.spec.jobid || s->state == kSlotFree || s->state == kSlotDone)
 			continue;
 		if (s->state == kSlotQueued)
 			*queued_exists = true;
-		if (s->fire_at < run.fire_at || (s->fire_at == run.fire_at && s->runid < run.runid)) {
+		if (s->spec.fire_at < run.spec.fire_at ||
+		    (s->spec.fire_at == run.spec.fire_at && s->spec.runid < run.spec.runid)) {
 			active = true;
-			*earlier_runid = s->runid;
+			*earlier_runid = s->spec.runid;
 		}
 	}
 	return active;
@@ -290,11 +277,12 @@ ClaimStart()
 	char message[kRunMessageSize];
 
 	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
-	bool busy = run.overlap != kOverlapAllow && EarlierRunActive(sh, &queued_exists, &earlier);
-	if (busy && (run.overlap == kOverlapSkip || queued_exists)) {
+	bool busy = run.spec.overlap != kOverlapAllow && EarlierRunActive(sh, &queued_exists, &earlier);
+	if (busy && (run.spec.overlap == kOverlapSkip || queued_exists)) {
 		snprintf(message, sizeof(message),
-		         run.overlap == kOverlapSkip ? "skipped: the previous run (runid " INT64_FORMAT ") is still running"
-		                                     : "skipped: a run is already queued behind run " INT64_FORMAT,
+		         run.spec.overlap == kOverlapSkip ? "skipped: the previous run (runid " INT64_FORMAT
+		                                            ") is still running"
+		                                          : "skipped: a run is already queued behind run " INT64_FORMAT,
 		         earlier);
 		FinishLocked(MySlot(), kResultSkipped, message);
 		LWLockRelease(sh->lock);
@@ -432,8 +420,8 @@ Execute(char *message)
 	TimeoutId timeout_id = RegisterTimeout(USER_TIMEOUT, RunTimeoutHandler);
 	volatile RunResult result = kResultSucceeded;
 	MemoryContext old = CurrentMemoryContext;
-	if (run.timeout_ms > 0)
-		enable_timeout_after(timeout_id, run.timeout_ms);
+	if (run.spec.timeout_ms > 0)
+		enable_timeout_after(timeout_id, run.spec.timeout_ms);
 	PG_TRY();
 	{
 		ExecuteCommand(run.command, message, kRunMessageSize);
@@ -447,7 +435,7 @@ Execute(char *message)
 		AbortOutOfAnyTransaction();
 		if (run_timed_out) {
 			result = kResultTimedOut;
-			snprintf(message, kRunMessageSize, "canceled: the run exceeded its timeout of %d ms", run.timeout_ms);
+			snprintf(message, kRunMessageSize, "canceled: the run exceeded its timeout of %d ms", run.spec.timeout_ms);
 		} else {
 			result = kResultFailed;
 			strlcpy(message, edata->message != nullptr ? edata->message : "unknown error", kRunMessageSize);
@@ -455,7 +443,7 @@ Execute(char *message)
 		pgstat_report_activity(STATE_IDLE, nullptr);
 	}
 	PG_END_TRY();
-	if (run.timeout_ms > 0)
+	if (run.spec.timeout_ms > 0)
 		disable_timeout(timeout_id, false);
 	return result;
 }
@@ -493,10 +481,10 @@ job_stagger_run_main(Datum main_arg)
 
 	ReadPayload();
 	(void)prctl(PR_SET_TIMERSLACK, 1000UL); /* 1 us: wake at the fire instant, not up to 50 us after */
-	BackgroundWorkerInitializeConnectionByOid(run.dboid, run.roleoid, 0);
+	BackgroundWorkerInitializeConnectionByOid(run.spec.dboid, run.spec.roleoid, 0);
 	ReportIdentity();
 	SetState(kSlotWaiting, false);
-	WaitForFireTime(run.fire_at);
+	WaitForFireTime(run.spec.fire_at);
 	if (!ClaimStart())
 		proc_exit(0);
 	WakeLauncher();

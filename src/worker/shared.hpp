@@ -53,10 +53,8 @@ enum OverlapPolicy : int {
 
 constexpr int kRunMessageSize = 1024;
 
-struct RunSlot {
-	/* set by the launcher when claiming */
-	RunSlotState state;
-	uint32 generation; /* bumped on every claim: a worker checks it still owns the slot */
+/* What the launcher hands a run when it claims a slot (the worker keeps a copy). */
+struct RunSpec {
 	int64 jobid;
 	int64 runid;
 	Oid dboid;
@@ -65,6 +63,13 @@ struct RunSlot {
 	OverlapPolicy overlap;
 	int timeout_ms; /* 0 = none */
 	dsm_handle payload;
+};
+
+struct RunSlot {
+	/* set by the launcher when claiming */
+	RunSlotState state;
+	uint32 generation; /* bumped on every claim: a worker checks it still owns the slot */
+	RunSpec spec;
 	/* set by the worker */
 	pid_t pid;
 	TimestampTz started_at;
