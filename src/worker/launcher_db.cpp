@@ -1,8 +1,22 @@
 /*
  * SPI access of the launcher to job_stagger.jobs, job_run_details and
  * scheduler_state. Plain C-shaped code: no C++ object lives in these frames,
- * so an ERROR may unwind through them safely (it ends the launcher, which the
- * postmaster restarts).
+ * so an ERROR may unwind through them safely (to the launcher's TryWork,
+ * which aborts the transaction and retries).
+ *
+ * Names: the launcher runs as the bootstrap superuser, so none of its SQL may
+ * resolve a name a user controls. Its search_path is pinned to
+ * "pg_catalog, pg_temp" (launcher_session.cpp), and on top of that every
+ * relation, function, operator and type below is schema-qualified:
+ * pg_catalog.now(), OPERATOR(pg_catalog.=), pg_catalog.int4,
+ * job_stagger.jobs. A function or operator with an exact-match signature in
+ * a schema earlier in the path would otherwise win over pg_catalog's (for
+ * example public.*(numeric, integer) over the implicit cast to numeric *
+ * numeric, or public.make_interval(secs integer)). What is left unqualified
+ * resolves without the search_path: the SQL-standard forms EXTRACT, COALESCE,
+ * GREATEST, LEAST, CASE (searched), IS NULL, and ORDER BY (the type's default
+ * btree operator class); column defaults, constraints and triggers are stored
+ * as OIDs. Never add an unqualified name here.
  */
 extern "C" {
 #include "postgres.h"
@@ -103,10 +117,13 @@ ExtensionInstalled()
 JobRowData *
 LoadJobs(MemoryContext mcxt, int *count)
 {
-	const char *sql = "SELECT jobid, job_name, schedule, command, database, username, offset_seconds,"
-	                  " CASE overlap WHEN 'queue' THEN 1 WHEN 'allow' THEN 2 ELSE 0 END,"
-	                  " COALESCE(LEAST(ceil(extract(epoch FROM timeout) * 1000), 2147483647), 0)::int4"
-	                  " FROM job_stagger.jobs WHERE active ORDER BY jobid";
+	const char *sql =
+	    "SELECT jobid, job_name, schedule, command, database, username, offset_seconds,"
+	    " CASE WHEN overlap OPERATOR(pg_catalog.=) 'queue' THEN 1"
+	    " WHEN overlap OPERATOR(pg_catalog.=) 'allow' THEN 2 ELSE 0 END,"
+	    " COALESCE(LEAST(pg_catalog.ceil(EXTRACT(epoch FROM timeout) OPERATOR(pg_catalog.*) 1000), 2147483647),"
+	    " 0)::pg_catalog.int4"
+	    " FROM job_stagger.jobs WHERE active ORDER BY jobid";
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "job_stagger: could not read job_stagger.jobs");
 	*count = static_cast<int>(SPI_processed);
@@ -141,9 +158,10 @@ RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted)
 	    PointerGetDatum(arr), CStringGetTextDatum(psprintf("the run had not started when %s stopped", who)),
 	    CStringGetTextDatum(server_restarted ? "the server restarted (shutdown or crash) while the run was in progress"
 	                                         : "the job worker was lost when the scheduler restarted")};
-	const char *sql = "UPDATE job_stagger.job_run_details SET status = 'crashed', ended_at = now(),"
+	const char *sql = "UPDATE job_stagger.job_run_details SET status = 'crashed', ended_at = pg_catalog.now(),"
 	                  " return_message = CASE WHEN started_at IS NULL THEN $2 ELSE $3 END"
-	                  " WHERE status IN ('starting', 'running') AND runid <> ALL ($1)";
+	                  " WHERE status OPERATOR(pg_catalog.=) ANY ('{starting,running}'::pg_catalog.text[])"
+	                  " AND runid OPERATOR(pg_catalog.<>) ALL ($1)";
 	Execute(sql, 3, types, values, nullptr, SPI_OK_UPDATE);
 	return static_cast<int>(SPI_processed);
 }
@@ -252,7 +270,7 @@ InsertRun(DueRun *run, const char *status, const char *message)
 	                  " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
 	                  " effective_schedule, triggered_by, ended_at)"
 	                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-	                  " CASE WHEN $14 THEN clock_timestamp() END) RETURNING runid";
+	                  " CASE WHEN $14 THEN pg_catalog.clock_timestamp() END) RETURNING runid";
 	Execute(sql, kArgs, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	run->runid = GetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
@@ -263,7 +281,7 @@ UpdateRunStarted(int64 runid, TimestampTz started_at, int pid)
 	Oid types[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
 	Datum values[3] = {Int64GetDatum(runid), TimestampTzGetDatum(started_at), Int32GetDatum(pid)};
 	const char *sql = "UPDATE job_stagger.job_run_details SET status = 'running', started_at = $2, pid = $3"
-	                  " WHERE runid = $1 AND status = 'starting'";
+	                  " WHERE runid OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'starting'";
 	Execute(sql, 3, types, values, nullptr, SPI_OK_UPDATE);
 }
 
@@ -284,7 +302,7 @@ UpdateRunFinished(int64 runid, const char *status, const char *message, Timestam
 	nulls[5] = pid == 0 ? 'n' : ' ';
 	const char *sql = "UPDATE job_stagger.job_run_details SET status = $2, return_message = $3,"
 	                  " started_at = COALESCE($4, started_at), ended_at = $5, pid = COALESCE($6, pid)"
-	                  " WHERE runid = $1";
+	                  " WHERE runid OPERATOR(pg_catalog.=) $1";
 	Execute(sql, 6, types, values, nulls, SPI_OK_UPDATE);
 }
 
@@ -298,23 +316,31 @@ InsertPoolSample(PoolSample *sample)
 	const char *sql = "INSERT INTO job_stagger.pool_samples (sampled_at, stagger_enabled, running_jobs,"
 	                  " peak_running_jobs, max_running_jobs, job_pool_pct, client_backends, max_connections,"
 	                  " conn_pool_pct)"
-	                  " SELECT now(), $1, $2, $3, $4, round($5::numeric, 1), c.n, $6, round(100.0 * c.n / $6, 1)"
-	                  " FROM (SELECT count(*)::int4 AS n FROM pg_stat_activity WHERE backend_type = 'client backend') c"
-	                  " RETURNING client_backends, conn_pool_pct::float8";
+	                  " SELECT pg_catalog.now(), $1, $2, $3, $4, pg_catalog.round($5::pg_catalog.numeric, 1), c.n, $6,"
+	                  " pg_catalog.round((100.0 OPERATOR(pg_catalog.*) c.n) OPERATOR(pg_catalog./) $6, 1)"
+	                  " FROM (SELECT pg_catalog.count(*)::pg_catalog.int4 AS n FROM pg_catalog.pg_stat_activity"
+	                  " WHERE backend_type OPERATOR(pg_catalog.=) 'client backend') c"
+	                  " RETURNING client_backends, conn_pool_pct::pg_catalog.float8";
 	Execute(sql, 6, types, values, nullptr, SPI_OK_INSERT_RETURNING);
 	bool isnull = false;
 	sample->client_backends = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	sample->conn_pool_pct = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 }
 
-/* Deletes one batch of rows of `table` whose `column` is older than the retention. */
+/*
+ * Deletes one batch of rows of `table` whose `column` is older than the
+ * retention. Rows someone holds a lock on are skipped (SKIP LOCKED): the
+ * purge never waits for a row lock, and takes them in a later batch.
+ */
 static int
 PurgeTable(const char *table, const char *key, const char *column, const char *extra, int retention_s, int batch)
 {
 	Oid types[2] = {INT4OID, INT4OID};
 	Datum values[2] = {Int32GetDatum(retention_s), Int32GetDatum(batch)};
-	char *sql = psprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s < now() - make_interval(secs => $1)%s"
-	                     " ORDER BY %s LIMIT $2)",
+	char *sql = psprintf("DELETE FROM %s WHERE %s OPERATOR(pg_catalog.=) ANY (SELECT %s FROM %s"
+	                     " WHERE %s OPERATOR(pg_catalog.<)"
+	                     " (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))%s"
+	                     " ORDER BY %s LIMIT $2 FOR UPDATE SKIP LOCKED)",
 	                     table, key, key, table, column, extra, column);
 	Execute(sql, 2, types, values, nullptr, SPI_OK_DELETE);
 	return static_cast<int>(SPI_processed);
@@ -324,7 +350,8 @@ int
 PurgeHistory(int retention_s, int batch)
 {
 	int most = PurgeTable("job_stagger.job_run_details", "runid", "scheduled_at",
-	                      " AND status NOT IN ('starting', 'running')", retention_s, batch);
+	                      " AND status OPERATOR(pg_catalog.<>) ALL ('{starting,running}'::pg_catalog.text[])",
+	                      retention_s, batch);
 	most = Max(most, PurgeTable("job_stagger.pool_samples", "sample_id", "sampled_at", "", retention_s, batch));
 	if (OidIsValid(get_relname_relid("kpi_snapshots", get_namespace_oid("job_stagger", false))))
 		most = Max(most, PurgeTable("job_stagger.kpi_snapshots", "snapshot_id", "taken_at", "", retention_s, batch));
@@ -337,7 +364,7 @@ FunctionExists(const char *signature)
 {
 	Oid types[1] = {TEXTOID};
 	Datum values[1] = {CStringGetTextDatum(signature)};
-	Execute("SELECT to_regprocedure($1) IS NOT NULL", 1, types, values, nullptr, SPI_OK_SELECT);
+	Execute("SELECT pg_catalog.to_regprocedure($1) IS NOT NULL", 1, types, values, nullptr, SPI_OK_SELECT);
 	bool isnull = false;
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -345,17 +372,18 @@ FunctionExists(const char *signature)
 void
 TakeKpiSnapshot(int interval_s)
 {
-	if (!FunctionExists("stagger_kpi_snapshot(interval)"))
+	if (!FunctionExists("pg_catalog.stagger_kpi_snapshot(pg_catalog.interval)"))
 		return;
 	Oid types[1] = {INT4OID};
 	Datum values[1] = {Int32GetDatum(interval_s)};
-	Execute("SELECT stagger_kpi_snapshot(make_interval(secs => $1))", 1, types, values, nullptr, SPI_OK_SELECT);
+	Execute("SELECT pg_catalog.stagger_kpi_snapshot(pg_catalog.make_interval(secs => $1))", 1, types, values, nullptr,
+	        SPI_OK_SELECT);
 }
 
 bool
 RollbackFunctionsInstalled()
 {
-	return FunctionExists("stagger_rollback_triggers(interval)");
+	return FunctionExists("pg_catalog.stagger_rollback_triggers(pg_catalog.interval)");
 }
 
 char *
@@ -363,8 +391,8 @@ FiredRollbackTriggers(const char *window)
 {
 	Oid types[1] = {TEXTOID};
 	Datum values[1] = {CStringGetTextDatum(window)};
-	Execute("SELECT string_agg(format('%s (measured %s, threshold %s)', trigger_name, measured, threshold), '; ')"
-	        " FROM stagger_rollback_triggers($1::interval) WHERE fired",
+	Execute("SELECT pg_catalog.string_agg(pg_catalog.format('%s (measured %s, threshold %s)', trigger_name, measured,"
+	        " threshold), '; ') FROM pg_catalog.stagger_rollback_triggers($1::pg_catalog.interval) WHERE fired",
 	        1, types, values, nullptr, SPI_OK_SELECT);
 	char *reason = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	return reason != nullptr ? pstrdup(reason) : nullptr;
