@@ -347,7 +347,8 @@ job_stagger_launcher_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(js::pg::guc_database_name, nullptr, 0);
+	js::worker::ConnectLauncher();
+	js::worker::PinLauncherSession();
 	/* The name also as a setting: SQL called by the scheduler can tell who runs it. */
 	SetConfigOption("application_name", "job_stagger launcher", PGC_USERSET, PGC_S_SESSION);
 	pgstat_report_appname("job_stagger launcher");

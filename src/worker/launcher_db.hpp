@@ -40,6 +40,7 @@ struct DueRun {
 	int timeout_ms;
 	Oid dboid;
 	Oid roleoid;
+	bool start; /* recorded as 'starting': queue for a worker once committed */
 };
 
 /* One row of job_stagger.jobs (active jobs only). */

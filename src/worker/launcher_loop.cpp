@@ -2,8 +2,12 @@
  * The launcher's loop, its run slots and the job workers it starts.
  *
  * C-shaped PostgreSQL code: the frames here hold only plain data, so an ERROR
- * may unwind through them (it ends the launcher; the postmaster restarts it
- * after bgw_restart_time, and the new launcher adopts the runs still going).
+ * may unwind through them. Catalog work runs through TryWork
+ * (launcher_work.cpp): an ERROR in it (a lock timeout, since users can lock
+ * the job tables) aborts that transaction only, and what it was to record
+ * stays in launcher memory for the retry. Any other ERROR ends the launcher;
+ * the postmaster restarts it after bgw_restart_time, and the new launcher
+ * adopts the runs still going.
  */
 #include "pg/guc.hpp"
 
@@ -41,6 +45,13 @@ constexpr int64 kReloadCostFactor = 20;
 /* Rate limit of the "cannot start a job worker" warning. */
 constexpr int64 kWarnIntervalUsecs = 60 * USECS_PER_SEC;
 
+/* What a recording transaction reports back. */
+enum RecordOutcome : int {
+	kRecorded = 0,
+	kRecordFailed, /* rolled back; retried */
+	kNotInstalled, /* the extension was dropped */
+};
+
 /* Launcher-local knowledge about each shared run slot. */
 struct SlotLocal {
 	BackgroundWorkerHandle *handle; /* NULL for a slot adopted from a previous launcher */
@@ -70,6 +81,20 @@ TimestampTz last_reload_at = 0;
 int64 reload_interval = kMinReloadIntervalUsecs;
 int running_now = 0; /* runs executing at the last CollectEvents */
 TimestampTz last_start_warning = 0;
+/*
+ * Due runs whose recording transaction failed (one chunk each, in
+ * launcher_cxt), with the watermark they were taken up to. While there are
+ * any, no new slot is taken from the planner: the planner keeps them, and
+ * hands them out (late, or as missed beyond job_stagger.catchup_window) once
+ * the carried ones are recorded. So the carry stays one tick's worth however
+ * long the block lasts.
+ */
+List *carry = NIL;
+TimestampTz carry_upto = 0;
+bool carry_has_reboot = false;
+Retry record_retry = {"recording runs", 0, 0, 0, 0};
+Retry reload_retry = {"loading jobs", 0, 0, 0, 0};
+Retry startup_retry = {"start-up recovery", 0, 0, 0, 0};
 
 const char *
 ResultStatus(RunResult result)
@@ -222,10 +247,25 @@ AcknowledgeEvents(const SlotEvent *events, int count)
 	ConditionVariableBroadcast(&sh->slot_changed);
 }
 
-/* Records a due run: missed and unresolvable ones are final rows; the rest wait for a worker. */
-void
-RecordDueRun(DueRun *run)
+/* Does an earlier run of the same job in this batch start (so this one would wait behind it)? */
+bool
+StartsEarlierInBatch(const DueRun *batch, int index)
 {
+	for (int i = 0; i < index; i++)
+		if (batch[i].jobid == batch[index].jobid && batch[i].start)
+			return true;
+	return false;
+}
+
+/*
+ * Records due run `index` of the batch: missed and unresolvable ones are
+ * final rows; the rest are marked to start (they join `pending` once the
+ * transaction commits).
+ */
+void
+RecordDueRun(DueRun *batch, int index)
+{
+	DueRun *run = &batch[index];
 	char *error = nullptr;
 	if (run->kind == kDueMissed) {
 		char *message = run->missed_count > 1
@@ -238,7 +278,7 @@ RecordDueRun(DueRun *run)
 		InsertRun(run, "skipped", message);
 		return;
 	}
-	if (JobPending(run->jobid) && run->overlap != kOverlapAllow) {
+	if ((JobPending(run->jobid) || StartsEarlierInBatch(batch, index)) && run->overlap != kOverlapAllow) {
 		InsertRun(run, "skipped",
 		          "skipped: the previous run of this job has not started yet (catching up, or waiting for a free "
 		          "run slot: job_stagger.max_running_jobs or max_worker_processes reached)");
@@ -249,36 +289,114 @@ RecordDueRun(DueRun *run)
 		return;
 	}
 	InsertRun(run, "starting", nullptr);
-	/* The list must live in launcher_cxt: the current context is SPI's, gone at commit. */
-	MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
-	pending = lappend(pending, KeepRun(run));
-	MemoryContextSwitchTo(old);
+	run->start = true;
 }
 
-/* One transaction: worker reports, due runs and the watermark. */
-bool
-RecordTick(const SlotEvent *events, int nevents, DueRun *due, int ndue, TimestampTz upto)
+struct RecordArgs {
+	const SlotEvent *events;
+	int nevents;
+	DueRun *due;
+	int ndue;
+	TimestampTz upto;
+	bool installed;
+};
+
+/* The recording transaction's body: worker reports, due runs and the watermark. */
+void
+RecordWork(void *arg)
 {
-	BeginWork("job_stagger: recording runs");
-	if (!ExtensionInstalled()) {
-		EndWork();
-		return false;
-	}
-	for (int i = 0; i < nevents; i++) {
-		const SlotEvent *e = &events[i];
-		if (e->finished) {
+	RecordArgs *a = static_cast<RecordArgs *>(arg);
+	a->installed = ExtensionInstalled();
+	if (!a->installed)
+		return;
+	for (int i = 0; i < a->nevents; i++) {
+		const SlotEvent *e = &a->events[i];
+		if (e->finished)
 			UpdateRunFinished(e->runid, ResultStatus(e->result), e->message[0] != '\0' ? e->message : nullptr,
 			                  e->started_at, e->ended_at, e->pid);
-			WarnSlowRun(e->runid, e->job_name, e->started_at, e->ended_at);
-		} else
+		else
 			UpdateRunStarted(e->runid, e->started_at, e->pid);
 	}
+	for (int i = 0; i < a->ndue; i++)
+		RecordDueRun(a->due, i);
+	WriteScheduledUntil(a->upto);
+}
+
+/* Keeps a batch whose recording failed, for the retry (see `carry`). */
+void
+CarryBatch(DueRun *due, int ndue, TimestampTz upto)
+{
+	MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
+	for (int i = 0; i < ndue; i++) {
+		due[i].runid = 0;
+		due[i].start = false;
+		carry_has_reboot |= due[i].kind == kDueReboot;
+		carry = lappend(carry, KeepRun(&due[i]));
+	}
+	MemoryContextSwitchTo(old);
+	carry_upto = Max(carry_upto, upto);
+}
+
+/* The carried runs as one batch in tick_cxt (strings still point into the carry). */
+DueRun *
+CarriedBatch(int *count)
+{
+	DueRun *due = static_cast<DueRun *>(MemoryContextAlloc(tick_cxt, sizeof(DueRun) * (list_length(carry) + 1)));
+	int n = 0;
+	ListCell *lc;
+	foreach (lc, carry)
+		due[n++] = *static_cast<DueRun *>(lfirst(lc));
+	*count = n;
+	return due;
+}
+
+/*
+ * One transaction: worker reports, due runs and the watermark. Only after it
+ * commits are the events acknowledged (their slots freed) and the new runs
+ * queued for a worker; if it fails, the events stay in their slots and the
+ * due runs are carried to the retry.
+ */
+RecordOutcome
+RecordTick(const SlotEvent *events, int nevents, DueRun *due, int ndue, TimestampTz upto)
+{
+	RecordArgs args = {events, nevents, due, ndue, upto, true};
+	char *kept = psprintf("The launcher keeps %d due run(s) and %d worker report(s) in memory and records them on "
+	                      "the retry: no slot is lost or repeated.",
+	                      ndue, nevents);
+	if (!TryWork(&record_retry, "job_stagger: recording runs", RecordWork, &args, kept)) {
+		if (due != nullptr && carry == NIL)
+			CarryBatch(due, ndue, upto);
+		return kRecordFailed;
+	}
+	if (!args.installed)
+		return kNotInstalled;
+	MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
 	for (int i = 0; i < ndue; i++)
-		RecordDueRun(&due[i]);
-	WriteScheduledUntil(upto);
-	EndWork();
+		if (due[i].start)
+			pending = lappend(pending, KeepRun(&due[i]));
+	MemoryContextSwitchTo(old);
 	AcknowledgeEvents(events, nevents);
-	return true;
+	for (int i = 0; i < nevents; i++)
+		if (events[i].finished)
+			WarnSlowRun(events[i].runid, events[i].job_name, events[i].started_at, events[i].ended_at);
+	return kRecorded;
+}
+
+/* Retries the carried batch (with this tick's events); the carry is dropped once recorded. */
+RecordOutcome
+RecordCarry(const SlotEvent *events, int nevents)
+{
+	int ndue = 0;
+	DueRun *due = CarriedBatch(&ndue);
+	RecordOutcome outcome = RecordTick(events, nevents, due, ndue, carry_upto);
+	if (outcome == kRecordFailed)
+		return outcome;
+	if (outcome == kRecorded && carry_has_reboot)
+		Shared()->reboot_jobs_done = true;
+	list_free_deep(carry);
+	carry = NIL;
+	carry_has_reboot = false;
+	return outcome;
 }
 
 /* Creates the segment the worker reads its command and job name from. */
@@ -382,7 +500,8 @@ StartRun(DueRun *run)
 	memcpy(worker.bgw_extra, &generation, sizeof(generation));
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "job_stagger");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "job_stagger_run_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "job_stagger job %s (run " INT64_FORMAT ")", run->job_name, run->runid);
+	/* No job name: it would show in ps and pg_stat_activity.application_name to every role. */
+	snprintf(worker.bgw_name, BGW_MAXLEN, "job_stagger job " INT64_FORMAT " run " INT64_FORMAT, run->jobid, run->runid);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "job_stagger job");
 
 	BackgroundWorkerHandle *handle = nullptr;
@@ -432,42 +551,122 @@ AdoptSlots(int *count)
 	return runids;
 }
 
-/* Recovery after a (re)start, then the jobs and @reboot runs. Returns the watermark to resume from. */
+struct StartupArgs {
+	const int64 *adopted;
+	int nadopted;
+	TimestampTz now;
+	TimestampTz since;
+	int closed;
+};
+
+/* Start-up recovery's transaction: close runs of a previous life, read the watermark, load the jobs. */
+void
+StartupWork(void *arg)
+{
+	StartupArgs *a = static_cast<StartupArgs *>(arg);
+	a->closed = RecoverRuns(a->adopted, a->nadopted, Shared()->launcher_starts == 1);
+	a->since = a->now;
+	if (!ReadScheduledUntil(&a->since))
+		a->since = a->now;
+	seen_generation = pg_atomic_read_u64(&Shared()->jobs_generation);
+	ReloadJobs(a->since);
+}
+
+/* Recovery after a (re)start (retried until it gets through), then the jobs and @reboot runs. */
 void
 Startup()
 {
-	int nadopted = 0;
-	int64 *adopted = AdoptSlots(&nadopted);
-	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz since = now;
-	BeginWork("job_stagger: starting");
-	int closed = RecoverRuns(adopted, nadopted, Shared()->launcher_starts == 1);
-	bool resumed = ReadScheduledUntil(&since);
-	if (!resumed)
-		since = now;
+	StartupArgs args = {};
+	args.adopted = AdoptSlots(&args.nadopted);
 	ApplySettings(true);
-	seen_generation = pg_atomic_read_u64(&Shared()->jobs_generation);
-	ReloadJobs(since);
-	EndWork();
+	for (;;) {
+		args.now = GetCurrentTimestamp();
+		if (TryWork(&startup_retry, "job_stagger: starting", StartupWork, &args,
+		            "Scheduling starts once start-up recovery gets through."))
+			break;
+		SleepUntil(RetryAt(&startup_retry));
+	}
 	WarnUnknownOverrides();
 	LogStaggerState();
 	ereport(LOG, (errmsg("job_stagger launcher started in database \"%s\"", js::pg::guc_database_name),
-	              errdetail("%d run(s) closed as crashed, %d adopted; scheduling resumes from %s.", closed, nadopted,
-	                        timestamptz_to_str(since))));
+	              errdetail("%d run(s) closed as crashed, %d adopted; scheduling resumes from %s.", args.closed,
+	                        args.nadopted, timestamptz_to_str(args.since))));
 
 	if (!Shared()->reboot_jobs_done) {
 		int nreboot = 0;
-		DueRun *reboot = TakeDueRuns(now, now, true, tick_cxt, &nreboot);
-		if (RecordTick(nullptr, 0, reboot, nreboot, since))
+		DueRun *reboot = TakeDueRuns(args.now, args.now, true, tick_cxt, &nreboot);
+		RecordOutcome outcome = RecordTick(nullptr, 0, reboot, nreboot, args.since);
+		/* A failed batch is carried; the flag is set once it is recorded (RecordCarry). */
+		if (outcome == kRecorded || (outcome == kRecordFailed && nreboot == 0))
 			Shared()->reboot_jobs_done = true;
 	}
+}
+
+struct ReloadArgs {
+	TimestampTz since;
+	bool installed;
+};
+
+void
+ReloadWork(void *arg)
+{
+	ReloadArgs *a = static_cast<ReloadArgs *>(arg);
+	a->installed = ExtensionInstalled();
+	if (a->installed)
+		ReloadJobs(a->since);
+}
+
+/*
+ * Re-reads the jobs if they changed (at most every reload_interval). A failed
+ * reload (job_stagger.jobs locked) keeps the previous jobs firing and is
+ * retried. Returns false when the extension is gone; *changed when reloaded.
+ */
+bool
+MaybeReload(TimestampTz now, bool *changed)
+{
+	uint64 generation = pg_atomic_read_u64(&Shared()->jobs_generation);
+	if (generation == seen_generation || now - last_reload_at < reload_interval || !RetryDue(&reload_retry, now))
+		return true;
+	last_reload_at = now;
+	ReloadArgs args = {now, true};
+	if (!TryWork(&reload_retry, "job_stagger: loading jobs", ReloadWork, &args,
+	             "The jobs as last loaded keep firing; the reload is retried."))
+		return true;
+	seen_generation = generation;
+	reload_interval = Max(kMinReloadIntervalUsecs, kReloadCostFactor * (GetCurrentTimestamp() - now));
+	*changed = true;
+	return args.installed;
+}
+
+/*
+ * Records what is due: first a batch carried from a failed attempt (when its
+ * retry is due), then, once nothing is carried, the slots due now.
+ */
+RecordOutcome
+RecordDue(TimestampTz now, bool changed)
+{
+	int nevents = 0, ndue = 0;
+	if (!RetryDue(&record_retry, now))
+		return kRecordFailed; /* the last attempt failed; nothing new is taken before its retry */
+	SlotEvent *events = CollectEvents(&nevents);
+	if (carry != NIL) {
+		RecordOutcome outcome = RecordCarry(events, nevents);
+		if (outcome != kRecorded)
+			return outcome;
+		nevents = 0; /* acknowledged with the carried batch */
+		changed = true;
+	}
+	TimestampTz upto = now + static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000;
+	DueRun *due = TakeDueRuns(now, upto, false, tick_cxt, &ndue);
+	if (nevents == 0 && ndue == 0 && !changed)
+		return kRecorded;
+	return RecordTick(events, nevents, due, ndue, upto);
 }
 
 /* One pass of the loop; false when the extension disappeared. */
 bool
 Tick()
 {
-	SharedState *sh = Shared();
 	bool changed = false;
 	MemoryContextReset(tick_cxt);
 	MemoryContext old = MemoryContextSwitchTo(tick_cxt);
@@ -481,36 +680,28 @@ Tick()
 		changed = true;
 	}
 	TimestampTz now = GetCurrentTimestamp();
-	uint64 generation = pg_atomic_read_u64(&sh->jobs_generation);
-	if (generation != seen_generation && now - last_reload_at >= reload_interval) {
-		seen_generation = generation;
-		last_reload_at = now;
-		BeginWork("job_stagger: loading jobs");
-		bool installed = ExtensionInstalled();
-		if (installed)
-			ReloadJobs(now);
-		EndWork();
-		reload_interval = Max(kMinReloadIntervalUsecs, kReloadCostFactor * (GetCurrentTimestamp() - now));
-		if (!installed) {
-			MemoryContextSwitchTo(old);
-			return false;
-		}
-		changed = true;
-	}
-
-	int nevents = 0, ndue = 0;
-	SlotEvent *events = CollectEvents(&nevents);
-	TimestampTz upto = now + static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000;
-	DueRun *due = TakeDueRuns(now, upto, false, tick_cxt, &ndue);
-	bool ok = true;
-	if (nevents > 0 || ndue > 0 || changed)
-		ok = RecordTick(events, nevents, due, ndue, upto);
-	if (ok) {
+	bool installed = MaybeReload(now, &changed);
+	RecordOutcome outcome = installed ? RecordDue(now, changed) : kNotInstalled;
+	if (outcome != kNotInstalled)
 		StartPending();
+	if (outcome == kRecorded)
 		MonitorTick(now, running_now, js::pg::guc_enabled);
-	}
 	MemoryContextSwitchTo(old);
-	return ok;
+	return outcome != kNotInstalled;
+}
+
+/* When the loop must wake next: the next slot, housekeeping, a deferred reload, a retry, waiting runs. */
+TimestampTz
+NextLoopWake()
+{
+	TimestampTz wake_at = Min(NextWakeAt(), NextMonitorAt());
+	if (record_retry.failures > 0)
+		wake_at = RetryAt(&record_retry); /* nothing is taken before the failed batch is recorded */
+	if (pg_atomic_read_u64(&Shared()->jobs_generation) != seen_generation)
+		wake_at = Min(wake_at, Max(last_reload_at + reload_interval, RetryAt(&reload_retry))); /* a deferred reload */
+	if (pending != NIL)
+		wake_at = Min(wake_at, GetCurrentTimestamp() + kBacklogPollMs * 1000);
+	return wake_at;
 }
 
 void
@@ -531,6 +722,8 @@ DropPending()
 {
 	list_free_deep(pending);
 	pending = NIL;
+	list_free_deep(carry);
+	carry = NIL;
 }
 
 } // namespace
@@ -572,14 +765,8 @@ RunLauncher()
 	for (;;) {
 		WaitForExtension();
 		Startup();
-		while (Tick()) {
-			TimestampTz wake_at = Min(NextWakeAt(), NextMonitorAt());
-			if (pg_atomic_read_u64(&sh->jobs_generation) != seen_generation)
-				wake_at = Min(wake_at, last_reload_at + reload_interval); /* a deferred reload */
-			if (pending != NIL)
-				wake_at = Min(wake_at, GetCurrentTimestamp() + kBacklogPollMs * 1000);
-			SleepUntil(wake_at);
-		}
+		while (Tick())
+			SleepUntil(NextLoopWake());
 		ereport(LOG, (errmsg("job_stagger: extension dropped from database \"%s\"; scheduling stopped",
 		                     js::pg::guc_database_name)));
 		DropPending();

@@ -26,6 +26,29 @@ TimestampTz NextWakeAt();
 void SleepUntil(TimestampTz wake_at);
 void WaitForExtension();
 
+/* Session set-up (launcher_session.cpp). */
+constexpr const char *kLauncherLockTimeout = "300ms";
+void ConnectLauncher();
+void PinLauncherSession();
+[[noreturn]] void WaitForDatabase();
+
+/*
+ * Retried catalog work (launcher_work.cpp): one transaction that may fail
+ * without ending the launcher. One Retry per kind of work keeps its streak of
+ * failures, the next attempt and the rate limit of its log lines.
+ */
+struct Retry {
+	const char *what; /* "recording runs", for the log */
+	int failures;     /* in a row */
+	TimestampTz first_failure;
+	TimestampTz next_attempt;
+	TimestampTz last_logged;
+};
+using WorkFn = void (*)(void *arg);
+bool TryWork(Retry *retry, const char *activity, WorkFn fn, void *arg, const char *kept);
+bool RetryDue(const Retry *retry, TimestampTz now);
+TimestampTz RetryAt(const Retry *retry); /* DT_NOBEGIN when not failing */
+
 /* Housekeeping (launcher_monitor.cpp). */
 void WarnSlowRun(int64 runid, const char *job_name, TimestampTz started_at, TimestampTz ended_at);
 void MonitorTick(TimestampTz now, int running_now, bool applied_enabled);

@@ -39,6 +39,10 @@ constexpr const char *kRollbackWindow = "30 minutes";
 TimestampTz next_sample_at = 0;
 TimestampTz next_purge_at = 0;
 TimestampTz next_kpi_at = 0;
+/* A failed housekeeping transaction is not repeated early: the next one is due at its usual time. */
+Retry sample_retry = {"pool sample", 0, 0, 0, 0};
+Retry purge_retry = {"history purge", 0, 0, 0, 0};
+Retry kpi_retry = {"KPI snapshot", 0, 0, 0, 0};
 
 bool
 Due(TimestampTz *next_at, TimestampTz now, int64 interval_usecs)
@@ -120,6 +124,26 @@ CheckAutoRollback(bool applied_enabled)
 	         errhint("ALTER SYSTEM SET job_stagger.enabled = on; SELECT pg_reload_conf(); to stagger again.")));
 }
 
+void
+SampleWork(void *arg)
+{
+	PoolSample *s = static_cast<PoolSample *>(arg);
+	InsertPoolSample(s);
+	CheckAutoRollback(s->stagger_enabled);
+}
+
+void
+PurgeWork(void *arg)
+{
+	*static_cast<int *>(arg) = PurgeHistory(js::pg::guc_history_retention_s, kPurgeBatchRows);
+}
+
+void
+KpiWork(void *arg)
+{
+	TakeKpiSnapshot(js::pg::guc_kpi_interval_s);
+}
+
 /* The peak number of runs executing at once since the last call; starts the next period at `running_now`. */
 int
 TakePeakRunning(int running_now)
@@ -175,25 +199,20 @@ MonitorTick(TimestampTz now, int running_now, bool applied_enabled)
 		s.max_running_jobs = js::pg::guc_max_running_jobs;
 		s.job_pool_pct = Pct(peak, s.max_running_jobs);
 		s.max_connections = MaxConnections;
-		BeginWork("job_stagger: pool sample");
-		InsertPoolSample(&s);
-		CheckAutoRollback(applied_enabled);
-		EndWork();
-		ReportSample(s);
+		if (TryWork(&sample_retry, "job_stagger: pool sample", SampleWork, &s, "This pool sample is skipped."))
+			ReportSample(s);
 	}
 	if (js::pg::guc_history_retention_s > 0 && Due(&next_purge_at, now, kPurgeIntervalUsecs)) {
-		BeginWork("job_stagger: purging history");
-		int deleted = PurgeHistory(js::pg::guc_history_retention_s, kPurgeBatchRows);
-		EndWork();
-		if (deleted >= kPurgeBatchRows)
+		int deleted = 0;
+		if (TryWork(&purge_retry, "job_stagger: purging history", PurgeWork, &deleted,
+		            "The next batch runs at the usual time.") &&
+		    deleted >= kPurgeBatchRows)
 			next_purge_at = now; /* more to delete: another batch at the next tick */
 	}
 	if (js::pg::guc_kpi_interval_s > 0 &&
-	    Due(&next_kpi_at, now, static_cast<int64>(js::pg::guc_kpi_interval_s) * USECS_PER_SEC)) {
-		BeginWork("job_stagger: KPI snapshot");
-		TakeKpiSnapshot(js::pg::guc_kpi_interval_s);
-		EndWork();
-	}
+	    Due(&next_kpi_at, now, static_cast<int64>(js::pg::guc_kpi_interval_s) * USECS_PER_SEC))
+		(void)TryWork(&kpi_retry, "job_stagger: KPI snapshot", KpiWork, nullptr,
+		              "The next snapshot is taken at the usual time.");
 }
 
 } // namespace js::worker

@@ -92,6 +92,7 @@ struct SharedState {
 	TimestampTz settings_applied_at;  /* when the launcher last applied the settings */
 	TimestampTz launcher_started_at;
 	int launcher_starts;          /* launchers started since shared memory was (re)initialised */
+	bool database_unverified;     /* job_stagger.database_name may be missing: look before connecting */
 	int peak_running;             /* most runs executing at once since the last pool sample (kept by the workers) */
 	TimestampTz auto_rollback_at; /* when the scheduler last turned staggering off by itself (0: never) */
 	char auto_rollback_reason[kRunMessageSize];
