@@ -53,7 +53,6 @@ struct RunInfo {
 	uint32 generation;
 	RunSpec spec;
 	char *command;
-	char *job_name;
 };
 
 RunInfo run;
@@ -147,7 +146,7 @@ ReadSlot(int slotno, uint32 generation)
 	return ok;
 }
 
-/* Reads command and job name from the launcher's segment into this process. */
+/* Reads the command from the launcher's segment into this process. */
 void
 ReadPayload()
 {
@@ -156,7 +155,6 @@ ReadPayload()
 		ereport(ERROR, (errmsg("job_stagger: run payload is gone (launcher restarted before this run started)")));
 	RunPayload *payload = static_cast<RunPayload *>(dsm_segment_address(seg));
 	run.command = MemoryContextStrdup(TopMemoryContext, payload->data);
-	run.job_name = MemoryContextStrdup(TopMemoryContext, payload->data + payload->command_len + 1);
 	dsm_detach(seg);
 }
 
@@ -448,12 +446,17 @@ Execute(char *message)
 	return result;
 }
 
-/* application_name shows the job: "job_stagger: nightly_vacuum". */
+/*
+ * application_name shows the job by id only ("job_stagger job 42"): every
+ * role can read pg_stat_activity.application_name, and a job's name is its
+ * owner's business. Set before the command, as a session setting, so the
+ * command may change it.
+ */
 void
 ReportIdentity()
 {
 	char appname[NAMEDATALEN];
-	snprintf(appname, sizeof(appname), "job_stagger: %s", run.job_name);
+	snprintf(appname, sizeof(appname), "job_stagger job " INT64_FORMAT, run.spec.jobid);
 	SetConfigOption("application_name", appname, PGC_USERSET, PGC_S_SESSION);
 	pgstat_report_appname(appname);
 }

@@ -54,7 +54,8 @@ is($node->safe_psql('postgres', q{
 $node->safe_psql('postgres', q{SELECT stagger_schedule('sleeper', '* * * * * *', 'SELECT pg_sleep(3)')});
 wait_for($node, q{
 	SELECT count(*) > 0 FROM pg_stat_activity
-	 WHERE backend_type = 'job_stagger job' AND application_name = 'job_stagger: sleeper' AND query LIKE '%pg_sleep(3)%'},
+	 WHERE backend_type = 'job_stagger job' AND query LIKE '%pg_sleep(3)%'
+	   AND application_name = 'job_stagger job ' || (SELECT jobid FROM job_stagger.jobs WHERE job_name = 'sleeper')},
 	'a running job shows in pg_stat_activity with backend type and application_name');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'job_stagger launcher'}),
 	'1', 'one launcher');

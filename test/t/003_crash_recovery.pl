@@ -10,15 +10,22 @@ use JobStagger::Test;
 
 my $node = new_js_node('crash', conf => "job_stagger.catchup_window = 0\nrestart_after_crash = on\n");
 
+# application_name of a run: 'job_stagger job <jobid>' (no job name).
+sub appname_of
+{
+	my ($job) = @_;
+	return $node->safe_psql('postgres', qq{SELECT 'job_stagger job ' || jobid FROM job_stagger.jobs WHERE job_name = '$job'});
+}
+
 sub pid_of
 {
 	my ($job) = @_;
-	my $pid = '';
+	my $app = appname_of($job);
 	$node->poll_query_until('postgres', qq{
-		SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'job_stagger: $job' AND state = 'active'})
+		SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = '$app' AND state = 'active'})
 	  or die "job $job is not running";
 	return $node->safe_psql('postgres', qq{
-		SELECT pid FROM pg_stat_activity WHERE application_name = 'job_stagger: $job' AND state = 'active'});
+		SELECT pid FROM pg_stat_activity WHERE application_name = '$app' AND state = 'active'});
 }
 
 # A job backend terminated with SIGTERM (pg_terminate_backend).
@@ -41,12 +48,13 @@ wait_for($node, qq{SELECT count(*) = 1 FROM job_stagger.job_run_details WHERE pi
 	'killed job backend is recorded as crashed after crash recovery');
 is($node->safe_psql('postgres', qq{SELECT return_message FROM job_stagger.job_run_details WHERE pid = $pid}),
 	'the server restarted (shutdown or crash) while the run was in progress', 'crash recovery message');
-wait_for($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'job_stagger: victim'},
+my $victim_app = appname_of('victim');
+wait_for($node, qq{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = '$victim_app'},
 	'scheduling goes on after crash recovery');
 $node->safe_psql('postgres', q{SELECT stagger_unschedule('victim')});
 $node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'job_stagger job'});
-$node->safe_psql('postgres', q{
-	SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'job_stagger: victim'});
+$node->safe_psql('postgres', qq{
+	SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$victim_app'});
 
 # Unschedule while running: the run finishes and is recorded.
 $node->safe_psql('postgres', q{SELECT stagger_schedule('leaving', '* * * * * *', 'SELECT pg_sleep(2)')});
