@@ -72,7 +72,7 @@ sql <<SQL
 SELECT setseed(0.42);
 INSERT INTO job_stagger.job_run_details
     (jobid, job_name, username, database, command, status, return_message, scheduled_at, nominal_at,
-     started_at, ended_at, pid, stagger_enabled, offset_seconds, effective_schedule)
+     started_at, ended_at, pid, stagger_enabled, offset_seconds, effective_schedule, roleid)
 SELECT jobid, job_name, 'postgres', 'postgres', 'SELECT 1', st,
        CASE st WHEN 'succeeded' THEN 'SELECT 1' WHEN 'failed' THEN 'deadlock detected'
                WHEN 'skipped' THEN 'skipped: the previous run is still running'
@@ -83,7 +83,8 @@ SELECT jobid, job_name, 'postgres', 'postgres', 'SELECT 1', st,
        CASE WHEN st <> 'skipped' THEN due + (lag_ms + dur_ms) * interval '1 ms' ELSE due END,
        CASE WHEN st <> 'skipped' THEN 10000 + (m * $JOBS + j) % 50000 END,
        staggered, CASE WHEN staggered THEN offset_seconds ELSE 0 END,
-       job_stagger.effective_schedule('* * * * *', offset_seconds, staggered)
+       job_stagger.effective_schedule('* * * * *', offset_seconds, staggered),
+       (SELECT oid FROM pg_roles WHERE rolname = 'postgres')
   FROM (SELECT x.*,
                nominal + CASE WHEN staggered THEN offset_seconds ELSE 0 END * interval '1 s' AS due,
                CASE WHEN r < 0.005 THEN 'skipped' WHEN r < 0.015 THEN 'failed' WHEN r < 0.017 THEN 'timed_out'

@@ -79,15 +79,25 @@ SELECT j.jobid, j.job_name, j.username, j.database, j.command, v.status, pg_temp
                ('succeeded', 150, 150.000, 151.0, true),
                ('skipped',   135,    NULL, 135.0, true)) v(status, due, started, ended, staggered)
  WHERE j.job_name = 'upgrade_kept';
+-- a job whose role is dropped before the update (0.3 keeps jobs by role OID)
+CREATE ROLE upgrade_gone LOGIN;
+SELECT stagger_schedule('upgrade_orphan', '0 0 1 1 *', 'SELECT 1', 20, username => 'upgrade_gone') > 0 AS scheduled;
+DROP ROLE upgrade_gone;
 CREATE TEMP TABLE concurrency_0_1 AS SELECT * FROM job_stagger.concurrency;
 SELECT * FROM concurrency_0_1 ORDER BY minute, stagger_enabled;
 
 ALTER EXTENSION job_stagger UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'job_stagger';
 
--- jobs and history are kept
-SELECT job_name, schedule, offset_seconds, active FROM job_stagger.jobs;
-SELECT status, count(*) FROM job_stagger.job_run_details GROUP BY status ORDER BY status;
+-- jobs and history are kept; they belong to their role's OID now, and the
+-- job whose role is gone is inactive and belongs to none
+SELECT job_name, schedule, offset_seconds, active,
+       CASE roleid WHEN 0 THEN 'none' WHEN (SELECT oid FROM pg_roles WHERE rolname = current_user) THEN 'current_user'
+                   ELSE 'other' END AS role
+  FROM job_stagger.jobs ORDER BY jobid;
+SELECT status, count(*), bool_and(roleid = (SELECT oid FROM pg_roles WHERE rolname = current_user)) AS role_set
+  FROM job_stagger.job_run_details GROUP BY status ORDER BY status;
+DELETE FROM job_stagger.jobs WHERE job_name = 'upgrade_orphan';
 -- the same concurrency rows as 0.1 computed (no row differs either way)
 (SELECT * FROM concurrency_0_1 EXCEPT ALL SELECT * FROM job_stagger.concurrency)
 UNION ALL

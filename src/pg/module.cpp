@@ -6,6 +6,7 @@
  * shared_preload_libraries.
  */
 #include "pg/guc.hpp"
+#include "pg/lock_guard.hpp"
 #include "worker/launcher.hpp"
 
 extern "C" {
@@ -22,6 +23,7 @@ void
 _PG_init(void)
 {
 	js::pg::DefineGucs();
+	js::pg::InstallLockGuard();
 
 	/* pg_upgrade must not run jobs against a half-upgraded cluster. */
 	if (IsBinaryUpgrade || !process_shared_preload_libraries_in_progress)

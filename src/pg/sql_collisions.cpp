@@ -365,6 +365,8 @@ job_stagger_collision_report(PG_FUNCTION_ARGS)
 Datum
 job_stagger_spread_offset(PG_FUNCTION_ARGS)
 {
+	if (PG_ARGISNULL(0)) /* the SQL declaration is STRICT; this guards a changed one */
+		PG_RETURN_NULL();
 	char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	int64 exclude = PG_ARGISNULL(1) ? -1 : PG_GETARG_INT64(1);
 	js::pg::OverrideList overrides = ReadOverrides();
