@@ -181,13 +181,17 @@ ApplySettings(bool log_always)
 	NoteSettingsApplied(enabled);
 }
 
-/* Re-reads active jobs; new and changed jobs get their first slot after `since`. */
+/*
+ * Re-reads active jobs; new and changed jobs get their first slot after
+ * `since`. Jobs whose role was dropped are deactivated, not scheduled.
+ */
 void
 ReloadJobs(TimestampTz since)
 {
 	MemoryContext mcxt = TickContext();
 	int count = 0;
 	JobRowData *rows = LoadJobs(mcxt, &count);
+	count = DetachDroppedRoleJobs(rows, count);
 	int64 since_secs = js::pg::TimestampToInstant(since);
 	char *invalid = nullptr;
 
@@ -196,8 +200,8 @@ ReloadJobs(TimestampTz since)
 		jobs.reserve(count);
 		for (int i = 0; i < count; i++) {
 			const JobRowData &r = rows[i];
-			jobs.push_back(JobRow{r.jobid, r.name, r.schedule, r.command, r.database, r.username, r.offset, r.overlap,
-			                      r.timeout_ms});
+			jobs.push_back(JobRow{r.jobid, r.name, r.schedule, r.command, r.database, r.username, r.roleid, r.offset,
+			                      r.overlap, r.timeout_ms});
 		}
 		std::vector<std::string> bad;
 		Model().SetJobs(std::move(jobs), since_secs, &bad);
@@ -233,6 +237,7 @@ ToDueRuns(const std::vector<DueRunData> &data, MemoryContext mcxt)
 		r.command = js::pg::PallocCopy(d.job->command);
 		r.database = js::pg::PallocCopy(d.job->database);
 		r.username = js::pg::PallocCopy(d.job->username);
+		r.roleoid = d.job->roleid;
 		r.effective_schedule = js::pg::PallocCopy(d.effective_schedule);
 		r.overlap = d.job->overlap;
 		r.timeout_ms = d.job->timeout_ms;

@@ -33,6 +33,7 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -64,6 +65,14 @@ GetInt64(HeapTuple tuple, TupleDesc desc, int col)
 	bool isnull = false;
 	Datum d = SPI_getbinval(tuple, desc, col, &isnull);
 	return isnull ? 0 : DatumGetInt64(d);
+}
+
+Oid
+GetOid(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool isnull = false;
+	Datum d = SPI_getbinval(tuple, desc, col, &isnull);
+	return isnull ? InvalidOid : DatumGetObjectId(d);
 }
 
 int32
@@ -118,7 +127,7 @@ JobRowData *
 LoadJobs(MemoryContext mcxt, int *count)
 {
 	const char *sql =
-	    "SELECT jobid, job_name, schedule, command, database, username, offset_seconds,"
+	    "SELECT jobid, job_name, schedule, command, database, username, roleid, offset_seconds,"
 	    " CASE WHEN overlap OPERATOR(pg_catalog.=) 'queue' THEN 1"
 	    " WHEN overlap OPERATOR(pg_catalog.=) 'allow' THEN 2 ELSE 0 END,"
 	    " COALESCE(LEAST(pg_catalog.ceil(EXTRACT(epoch FROM timeout) OPERATOR(pg_catalog.*) 1000), 2147483647),"
@@ -138,11 +147,90 @@ LoadJobs(MemoryContext mcxt, int *count)
 		r->command = GetText(t, desc, 4, mcxt);
 		r->database = GetText(t, desc, 5, mcxt);
 		r->username = GetText(t, desc, 6, mcxt);
-		r->offset = GetInt32(t, desc, 7);
-		r->overlap = GetInt32(t, desc, 8);
-		r->timeout_ms = GetInt32(t, desc, 9);
+		r->roleid = GetOid(t, desc, 7);
+		r->offset = GetInt32(t, desc, 8);
+		r->overlap = GetInt32(t, desc, 9);
+		r->timeout_ms = GetInt32(t, desc, 10);
 	}
 	return rows;
+}
+
+namespace {
+
+/* A job deactivated because its role was dropped, to be logged once the transaction commits. */
+struct DetachedJob {
+	int64 jobid;
+	Oid roleid;
+	char *job_name;
+	char *username;
+};
+
+MemoryContext detached_cxt = nullptr;
+List *detached = NIL;
+
+bool
+RoleExists(Oid roleid)
+{
+	return OidIsValid(roleid) && SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(roleid));
+}
+
+} // namespace
+
+void
+DetachJob(int64 jobid, Oid roleid, const char *job_name, const char *username)
+{
+	Oid types[2] = {INT8OID, OIDOID};
+	Datum values[2] = {Int64GetDatum(jobid), ObjectIdGetDatum(roleid)};
+	Execute("UPDATE job_stagger.jobs SET active = false, roleid = 0"
+	        " WHERE jobid OPERATOR(pg_catalog.=) $1 AND roleid OPERATOR(pg_catalog.=) $2 AND active",
+	        2, types, values, nullptr, SPI_OK_UPDATE);
+	if (SPI_processed == 0)
+		return; /* already done, or given to another role meanwhile */
+	if (detached_cxt == nullptr)
+		detached_cxt = AllocSetContextCreate(TopMemoryContext, "job_stagger detached jobs", ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(detached_cxt);
+	DetachedJob *d = static_cast<DetachedJob *>(palloc(sizeof(DetachedJob)));
+	d->jobid = jobid;
+	d->roleid = roleid;
+	d->job_name = pstrdup(job_name);
+	d->username = pstrdup(username);
+	detached = lappend(detached, d);
+	MemoryContextSwitchTo(old);
+}
+
+int
+DetachDroppedRoleJobs(JobRowData *rows, int count)
+{
+	int kept = 0;
+	for (int i = 0; i < count; i++) {
+		if (RoleExists(rows[i].roleid))
+			rows[kept++] = rows[i];
+		else
+			DetachJob(rows[i].jobid, rows[i].roleid, rows[i].name, rows[i].username);
+	}
+	return kept;
+}
+
+void
+FlushDetachedJobs(bool committed)
+{
+	ListCell *lc;
+	foreach (lc, detached) {
+		const DetachedJob *d = static_cast<const DetachedJob *>(lfirst(lc));
+		if (committed)
+			ereport(
+			    WARNING,
+			    (errmsg("job_stagger: job " INT64_FORMAT " \"%s\" deactivated: its role \"%s\" (OID %u) was dropped",
+			            d->jobid, d->job_name, d->username, d->roleid),
+			     errdetail("The job keeps its rows but runs as no role: a role created later under the same name "
+			               "is a different role and runs nothing of it."),
+			     errhint("A superuser can give the job to an existing role: SELECT stagger_alter_job(" INT64_FORMAT
+			             ", username => 'role_name', active => true);",
+			             d->jobid)));
+	}
+	detached = NIL;
+	if (detached_cxt != nullptr)
+		MemoryContextReset(detached_cxt);
 }
 
 int
@@ -192,25 +280,36 @@ WriteScheduledUntil(TimestampTz until)
 	Execute(sql, 2, types, values, nullptr, SPI_OK_INSERT);
 }
 
-/* Checks the role may log in and connect: the job worker would otherwise die with a FATAL error. */
+/*
+ * Checks the job's role (by OID: a role created later under the same name is
+ * another role) exists, may log in and connect: the job worker would
+ * otherwise die with a FATAL error.
+ */
 static bool
 CheckRole(DueRun *run, MemoryContext mcxt, char **error)
 {
 	HeapTuple tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(run->roleoid));
 	if (!HeapTupleIsValid(tuple)) {
-		*error = MemoryContextStrdup(mcxt, psprintf("role \"%s\" does not exist", run->username));
+		run->role_dropped = true;
+		*error = MemoryContextStrdup(
+		    mcxt, psprintf("role \"%s\" (OID %u) no longer exists: the job was deactivated (a superuser can give it "
+		                   "to another role with stagger_alter_job(" INT64_FORMAT ", username => 'role_name', "
+		                   "active => true))",
+		                   run->username, run->roleoid, run->jobid));
 		return false;
 	}
-	bool can_login = ((Form_pg_authid)GETSTRUCT(tuple))->rolcanlogin;
+	Form_pg_authid role = (Form_pg_authid)GETSTRUCT(tuple);
+	bool can_login = role->rolcanlogin;
+	char *name = pstrdup(NameStr(role->rolname));
 	ReleaseSysCache(tuple);
 	if (!can_login) {
 		*error = MemoryContextStrdup(
-		    mcxt, psprintf("role \"%s\" is not permitted to log in (job runs connect as their role)", run->username));
+		    mcxt, psprintf("role \"%s\" is not permitted to log in (job runs connect as their role)", name));
 		return false;
 	}
 	if (pg_database_aclcheck(run->dboid, run->roleoid, ACL_CONNECT) != ACLCHECK_OK) {
 		*error = MemoryContextStrdup(
-		    mcxt, psprintf("role \"%s\" has no CONNECT privilege on database \"%s\"", run->username, run->database));
+		    mcxt, psprintf("role \"%s\" has no CONNECT privilege on database \"%s\"", name, run->database));
 		return false;
 	}
 	return true;
@@ -233,20 +332,15 @@ ResolveTarget(DueRun *run, MemoryContext mcxt, char **error)
 			return false;
 		}
 	}
-	run->roleoid = get_role_oid(run->username, true);
-	if (!OidIsValid(run->roleoid)) {
-		*error = MemoryContextStrdup(mcxt, psprintf("role \"%s\" does not exist", run->username));
-		return false;
-	}
 	return CheckRole(run, mcxt, error);
 }
 
 void
 InsertRun(DueRun *run, const char *status, const char *message)
 {
-	constexpr int kArgs = 14;
-	Oid types[kArgs] = {INT8OID,        TEXTOID,        TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	                    TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID, INT4OID, TEXTOID, TEXTOID, BOOLOID};
+	constexpr int kArgs = 15;
+	Oid types[kArgs] = {INT8OID,        TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+	                    TIMESTAMPTZOID, BOOLOID, INT4OID, TEXTOID, TEXTOID, BOOLOID, OIDOID};
 	Datum values[kArgs];
 	char nulls[kArgs + 1];
 	memset(nulls, ' ', kArgs);
@@ -266,11 +360,12 @@ InsertRun(DueRun *run, const char *status, const char *message)
 	values[11] = TextOrNull(run->effective_schedule, nulls, 11);
 	values[12] = CStringGetTextDatum(run->kind == kDueReboot ? "reboot" : "schedule");
 	values[13] = BoolGetDatum(terminal);
+	values[14] = ObjectIdGetDatum(run->roleoid);
 	const char *sql = "INSERT INTO job_stagger.job_run_details (jobid, job_name, username, database, command,"
 	                  " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
-	                  " effective_schedule, triggered_by, ended_at)"
+	                  " effective_schedule, triggered_by, ended_at, roleid)"
 	                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-	                  " CASE WHEN $14 THEN pg_catalog.clock_timestamp() END) RETURNING runid";
+	                  " CASE WHEN $14 THEN pg_catalog.clock_timestamp() END, $15) RETURNING runid";
 	Execute(sql, kArgs, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	run->runid = GetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }

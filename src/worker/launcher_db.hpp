@@ -34,13 +34,14 @@ struct DueRun {
 	char *job_name;
 	char *command;
 	char *database;
-	char *username;
+	char *username; /* display name of roleoid */
 	char *effective_schedule;
 	int overlap;
 	int timeout_ms;
 	Oid dboid;
-	Oid roleoid;
-	bool start; /* recorded as 'starting': queue for a worker once committed */
+	Oid roleoid;       /* the job's role (jobs.roleid) */
+	bool start;        /* recorded as 'starting': queue for a worker once committed */
+	bool role_dropped; /* set by ResolveTarget */
 };
 
 /* One row of job_stagger.jobs (active jobs only). */
@@ -50,7 +51,8 @@ struct JobRowData {
 	char *schedule;
 	char *command;
 	char *database;
-	char *username;
+	char *username; /* display name */
+	Oid roleid;     /* the role the job runs as */
 	int offset;
 	int overlap;
 	int timeout_ms;
@@ -78,6 +80,20 @@ bool ExtensionInstalled();
 JobRowData *LoadJobs(MemoryContext mcxt, int *count);
 
 /*
+ * Deactivates the jobs among `rows` whose role no longer exists (setting
+ * roleid to 0, so no role ever runs them again until a superuser gives them
+ * to one) and removes them from `rows`; returns the new count. The WARNING
+ * per job is logged once the transaction commits (FlushDetachedJobs).
+ */
+int DetachDroppedRoleJobs(JobRowData *rows, int count);
+
+/* Deactivates one job whose role `roleid` is gone (if it still has that role). */
+void DetachJob(int64 jobid, Oid roleid, const char *job_name, const char *username);
+
+/* After the transaction: logs the WARNINGs of the jobs it detached if it committed, forgets them if not. */
+void FlushDetachedJobs(bool committed);
+
+/*
  * Closes runs left starting/running by a previous launcher or server life,
  * except the adopted ones; `server_restarted` picks the message.
  */
@@ -88,8 +104,9 @@ bool ReadScheduledUntil(TimestampTz *until);
 void WriteScheduledUntil(TimestampTz until);
 
 /*
- * Resolves the run's database and role to OIDs and checks it can connect;
- * on failure returns false with a message for the run row.
+ * Resolves the run's database to an OID, checks its role (by OID) exists and
+ * both can connect; on failure returns false with a message for the run row
+ * (and run->role_dropped when the role no longer exists).
  */
 bool ResolveTarget(DueRun *run, MemoryContext mcxt, char **error);
 

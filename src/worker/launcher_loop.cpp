@@ -20,7 +20,9 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 }
 
@@ -95,6 +97,14 @@ bool carry_has_reboot = false;
 Retry record_retry = {"recording runs", 0, 0, 0, 0};
 Retry reload_retry = {"loading jobs", 0, 0, 0, 0};
 Retry startup_retry = {"start-up recovery", 0, 0, 0, 0};
+/* pg_authid changed (a role dropped?): reload, which deactivates the jobs of dropped roles. */
+bool roles_changed = false;
+
+void
+NoteRolesChanged(Datum arg, int cacheid, uint32 hashvalue)
+{
+	roles_changed = true;
+}
 
 const char *
 ResultStatus(RunResult result)
@@ -286,6 +296,8 @@ RecordDueRun(DueRun *batch, int index)
 	}
 	if (!ResolveTarget(run, tick_cxt, &error)) {
 		InsertRun(run, "failed", error);
+		if (run->role_dropped)
+			DetachJob(run->jobid, run->roleoid, run->job_name, run->username);
 		return;
 	}
 	InsertRun(run, "starting", nullptr);
@@ -330,6 +342,7 @@ CarryBatch(DueRun *due, int ndue, TimestampTz upto)
 	for (int i = 0; i < ndue; i++) {
 		due[i].runid = 0;
 		due[i].start = false;
+		due[i].role_dropped = false;
 		carry_has_reboot |= due[i].kind == kDueReboot;
 		carry = lappend(carry, KeepRun(&due[i]));
 	}
@@ -625,13 +638,17 @@ bool
 MaybeReload(TimestampTz now, bool *changed)
 {
 	uint64 generation = pg_atomic_read_u64(&Shared()->jobs_generation);
-	if (generation == seen_generation || now - last_reload_at < reload_interval || !RetryDue(&reload_retry, now))
+	if ((generation == seen_generation && !roles_changed) || now - last_reload_at < reload_interval ||
+	    !RetryDue(&reload_retry, now))
 		return true;
 	last_reload_at = now;
+	roles_changed = false;
 	ReloadArgs args = {now, true};
 	if (!TryWork(&reload_retry, "job_stagger: loading jobs", ReloadWork, &args,
-	             "The jobs as last loaded keep firing; the reload is retried."))
+	             "The jobs as last loaded keep firing; the reload is retried.")) {
+		roles_changed = true; /* whatever asked for this reload still asks */
 		return true;
+	}
 	seen_generation = generation;
 	reload_interval = Max(kMinReloadIntervalUsecs, kReloadCostFactor * (GetCurrentTimestamp() - now));
 	*changed = true;
@@ -697,7 +714,7 @@ NextLoopWake()
 	TimestampTz wake_at = Min(NextWakeAt(), NextMonitorAt());
 	if (record_retry.failures > 0)
 		wake_at = RetryAt(&record_retry); /* nothing is taken before the failed batch is recorded */
-	if (pg_atomic_read_u64(&Shared()->jobs_generation) != seen_generation)
+	if (pg_atomic_read_u64(&Shared()->jobs_generation) != seen_generation || roles_changed)
 		wake_at = Min(wake_at, Max(last_reload_at + reload_interval, RetryAt(&reload_retry))); /* a deferred reload */
 	if (pending != NIL)
 		wake_at = Min(wake_at, GetCurrentTimestamp() + kBacklogPollMs * 1000);
@@ -761,6 +778,7 @@ RunLauncher()
 	sh->launcher_starts++;
 	LWLockRelease(sh->lock);
 	before_shmem_exit(ClearLauncher, 0);
+	CacheRegisterSyscacheCallback(AUTHOID, NoteRolesChanged, 0);
 
 	for (;;) {
 		WaitForExtension();

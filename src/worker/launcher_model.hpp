@@ -25,7 +25,8 @@ struct JobRow {
 	std::string schedule;
 	std::string command;
 	std::string database;
-	std::string username;
+	std::string username;     /* display name; the job runs as roleid */
+	std::uint32_t roleid = 0; /* OID of the role the job runs as */
 	int offset = 0;
 	int overlap = 0; /* OverlapPolicy */
 	int timeout_ms = 0;

@@ -21,6 +21,7 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include "worker/launcher_db.hpp"
 #include "worker/launcher_loop.hpp"
 
 namespace js::worker {
@@ -110,6 +111,7 @@ TryWork(Retry *retry, const char *activity, WorkFn fn, void *arg, const char *ke
 		ok = false;
 	}
 	PG_END_TRY();
+	FlushDetachedJobs(ok);
 	if (ok && retry->failures > 0) {
 		long secs = 0;
 		int usecs = 0;
