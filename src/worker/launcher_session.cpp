@@ -42,9 +42,11 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
-#include "commands/dbcommands.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -56,7 +58,6 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
 }
 
 #include "worker/launcher_loop.hpp"
@@ -175,23 +176,29 @@ SetDatabaseUnverified(bool unverified)
 	LWLockRelease(sh->lock);
 }
 
-/* Why the launcher cannot connect to the metadata database now, or NULL if it can. */
+/*
+ * Why the launcher cannot connect to the metadata database now, or NULL if it
+ * can. Without a database only the shared catalogs' heaps can be read (their
+ * indexes need pg_class), so this scans pg_database like the autovacuum
+ * launcher does.
+ */
 const char *
 DatabaseProblem(const char *dbname)
 {
-	const char *problem = nullptr;
+	const char *problem = "does not exist";
 	StartTransactionCommand();
-	Oid dboid = get_database_oid(dbname, true);
-	if (!OidIsValid(dboid))
-		problem = "does not exist";
-	else {
-		HeapTuple tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
-		if (HeapTupleIsValid(tuple)) {
-			if (!((Form_pg_database)GETSTRUCT(tuple))->datallowconn)
-				problem = "does not allow connections";
-			ReleaseSysCache(tuple);
-		}
+	Relation rel = table_open(DatabaseRelationId, AccessShareLock);
+	TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
+	HeapTuple tuple;
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+		Form_pg_database db = (Form_pg_database)GETSTRUCT(tuple);
+		if (strcmp(NameStr(db->datname), dbname) != 0)
+			continue;
+		problem = db->datallowconn ? nullptr : "does not allow connections";
+		break;
 	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
 	return problem;
 }
