@@ -26,6 +26,31 @@ TimestampTz NextWakeAt();
 void SleepUntil(TimestampTz wake_at);
 void WaitForExtension();
 
+/* What a worker reported, copied out of shared memory to be recorded (launcher_slots.cpp). */
+struct SlotEvent {
+	int slot;
+	uint32 generation;
+	int64 runid;
+	bool finished;
+	int result; /* RunResult */
+	char *message;
+	TimestampTz started_at;
+	TimestampTz ended_at;
+	int pid;
+	char *job_name; /* from the run's payload, for the slow-run warning */
+};
+
+/* The launcher-local slot state, in `mcxt` (the launcher's lifetime context). */
+void InitSlots(MemoryContext mcxt);
+/* Copies worker reports out of shared memory into `mcxt`; *running = runs executing now. */
+SlotEvent *CollectEvents(MemoryContext mcxt, int *count, int *running);
+/* After the events are committed: frees finished slots, remembers recorded starts. */
+void AcknowledgeEvents(const SlotEvent *events, int count);
+/* Starts the worker of one recorded run; false if no slot or worker could be had now. */
+bool StartRun(const DueRun *run);
+/* Adopts the runs a previous launcher left going; returns their runids (in `mcxt`). */
+int64 *AdoptSlots(MemoryContext mcxt, int *count);
+
 /* Session set-up (launcher_session.cpp). */
 constexpr const char *kLauncherLockTimeout = "300ms";
 void ConnectLauncher();
