@@ -49,12 +49,15 @@ ReportFailure(Retry *retry, ErrorData *edata, const char *kept, long backoff_ms,
 		return;
 	retry->last_logged = now;
 	bool lock = edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+	/* A lock wait while a statement is parsed leaves the statement in internalquery, not in the context. */
+	const char *where = edata->context;
+	if (where == nullptr && edata->internalquery != nullptr)
+		where = psprintf("SQL statement \"%s\"", edata->internalquery);
 	ereport(WARNING,
 	        (errmsg("job_stagger: %s %s (will retry): %s", retry->what, lock ? "blocked by a lock" : "failed",
 	                edata->message != nullptr ? edata->message : "unknown error"),
 	         errdetail("%s Attempt %d; the next one in %ld ms at the earliest.%s%s", kept, retry->failures, backoff_ms,
-	                   edata->context != nullptr ? " While running: " : "",
-	                   edata->context != nullptr ? edata->context : ""),
+	                   where != nullptr ? " While running: " : "", where != nullptr ? where : ""),
 	         lock ? errhint("A session holds a conflicting lock on a job_stagger table (see pg_locks); the launcher "
 	                        "waits at most lock_timeout (%d ms) for a lock.",
 	                        LockTimeout)
