@@ -314,16 +314,23 @@ SleepUntil(TimestampTz wake_at)
 	ExitIfShutdownRequested();
 }
 
+static void
+CheckExtensionWork(void *arg)
+{
+	*static_cast<bool *>(arg) = ExtensionInstalled();
+}
+
 /* Blocks until CREATE EXTENSION job_stagger has been run in this database. */
 void
 WaitForExtension()
 {
+	static Retry retry = {"checking for the extension", 0, 0, 0, 0};
 	bool logged = false;
 	for (;;) {
-		BeginWork("job_stagger: checking for the extension");
-		bool installed = ExtensionInstalled();
-		EndWork();
-		if (installed)
+		bool installed = false;
+		if (TryWork(&retry, "job_stagger: checking for the extension", CheckExtensionWork, &installed,
+		            "Scheduling starts once the check gets through.") &&
+		    installed)
 			return;
 		if (!logged)
 			ereport(LOG, (errmsg("job_stagger: waiting for CREATE EXTENSION job_stagger in database \"%s\"",
