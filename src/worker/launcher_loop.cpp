@@ -153,11 +153,12 @@ RecordDueRun(DueRun *batch, int index)
 	if (run->kind == kDueMissed) {
 		char *message = run->missed_count > 1
 		                    ? psprintf("missed %s" INT64_FORMAT " slots from %s to %s: the scheduler was not running "
-		                               "(server down or restarting) or the clock jumped",
+		                               "(server down or restarting), was blocked (see the server log) or the clock "
+		                               "jumped",
 		                               run->missed_lower_bound ? "at least " : "", run->missed_count,
 		                               timestamptz_to_str(run->fire_at), timestamptz_to_str(run->missed_last))
-		                    : pstrdup("missed: the scheduler was not running at this time (server down or restarting) "
-		                              "or the clock jumped");
+		                    : pstrdup("missed: the scheduler was not running at this time (server down or restarting), "
+		                              "was blocked (see the server log) or the clock jumped");
 		InsertRun(run, "skipped", message);
 		return;
 	}
