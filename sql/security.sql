@@ -4,6 +4,26 @@
 -- role that reuses a dropped role's name inherits nothing.
 SET timezone = 'UTC';
 \set VERBOSITY terse
+-- What every role may do with each relation of the extension, from the
+-- catalog (a new table, view or grant shows up here): table-level privileges
+-- of PUBLIC, column-level ones, and whether row-level security applies.
+SELECT c.relname, c.relkind, c.relrowsecurity AS rls, coalesce(array_to_string(c.reloptions, ','), '') AS options,
+       coalesce((SELECT string_agg(a.privilege_type, ', ' ORDER BY a.privilege_type)
+                   FROM aclexplode(c.relacl) a WHERE a.grantee = 0), '') AS public_may,
+       coalesce((SELECT string_agg(DISTINCT p.privilege_type, ', ')
+                   FROM pg_attribute at, aclexplode(at.attacl) p
+                  WHERE at.attrelid = c.oid AND p.grantee = 0), '') AS public_may_on_columns
+  FROM pg_class c
+ WHERE c.relnamespace = 'job_stagger'::regnamespace AND c.relkind IN ('r', 'v', 'S', 'p')
+ ORDER BY c.relname;
+-- per-role data is behind row-level security or a view that filters by role:
+-- every table PUBLIC may read has RLS, except the ones without per-role data
+SELECT c.relname AS readable_without_rls
+  FROM pg_class c
+ WHERE c.relnamespace = 'job_stagger'::regnamespace AND c.relkind = 'r' AND NOT c.relrowsecurity
+   AND has_table_privilege('public', c.oid, 'SELECT')
+ ORDER BY 1;
+
 CREATE ROLE sec_a LOGIN;
 CREATE ROLE sec_b LOGIN;
 
