@@ -242,9 +242,9 @@ my $values = join(",\n", map { sprintf("(%d, convert_from('\\x%s'::bytea, 'UTF8'
 	  0 .. $#exprs);
 my $out = $node->safe_psql(
 	'postgres', qq{
-CREATE TEMP TABLE exprs(id int, s text);
+CREATE TABLE exprs(id int, s text);
 INSERT INTO exprs VALUES $values;
-CREATE FUNCTION pg_temp.pg_cron_accepts(s text) RETURNS text LANGUAGE plpgsql AS \$\$
+CREATE FUNCTION pg_cron_accepts(s text) RETURNS text LANGUAGE plpgsql AS \$\$
 BEGIN
   PERFORM cron.schedule(s, 'SELECT 1');
   RAISE EXCEPTION 'job_stagger_diff_rollback';
@@ -253,12 +253,19 @@ EXCEPTION WHEN OTHERS THEN
   IF SQLERRM LIKE 'invalid schedule:%' THEN RETURN 'f'; END IF;
   RETURN 'error: ' || SQLERRM;
 END \$\$;
-SELECT id || '|' || pg_temp.pg_cron_accepts(s) || '|' || CASE WHEN (job_stagger.schedule_info(s)).valid THEN 't' ELSE 'f' END
+SELECT id || '|' || pg_cron_accepts(s) || '|' || CASE WHEN (job_stagger.schedule_info(s)).valid THEN 't' ELSE 'f' END
   FROM exprs ORDER BY id;
 });
 my @rows = split(/\n/, $out);
 is(scalar @rows, scalar @exprs, 'every expression judged by both');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM cron.job'), '0', 'no pg_cron job left behind');
+
+# pg_cron 1.4 rejects a macro that ends its text now and then (@daily,
+# @reboot, ...: seen in a few percent of calls, depending on what it parsed
+# before) and accepts it with anything after the name. Such a rejection is
+# asked again with a line break after the macro, which means the same to both.
+sub macro_form { return skip_leading_lines($_[0]) =~ /^@/; }
+my %macro_retry;
 
 my (%stats, @unexpected, @errors);
 for my $row (@rows)
@@ -275,6 +282,11 @@ for my $row (@rows)
 		$stats{ $ours eq 't' ? 'both accept' : 'both reject' }++;
 		next;
 	}
+	if ($ours eq 't' && macro_form($s) && !defined $macro_retry{$id})
+	{
+		$macro_retry{$id} = 1;
+		next;
+	}
 	my ($listed) = grep { $_->[1]->($s) && ($_->[2] eq 'both' || $ours eq 't') } @extensions;
 	if ($listed)
 	{
@@ -282,6 +294,18 @@ for my $row (@rows)
 		next;
 	}
 	push @unexpected, ($ours eq 't' ? 'only job_stagger accepts ' : 'only pg_cron accepts ') . perl_quote($s);
+}
+
+if (%macro_retry)
+{
+	my $ids = join(',', sort { $a <=> $b } keys %macro_retry);
+	for my $row (split(/\n/,
+		$node->safe_psql('postgres', "SELECT id || '|' || pg_cron_accepts(s || E'\\n') FROM exprs WHERE id IN ($ids)")))
+	{
+		my ($id, $again) = split(/\|/, $row, 2);
+		if ($again eq 't') { $stats{'pg_cron bug: macro ending the text rejected'}++; }
+		else { push @unexpected, 'only job_stagger accepts ' . perl_quote($exprs[$id]); }
+	}
 }
 
 sub perl_quote
