@@ -49,7 +49,8 @@ include $(PGXS)
 PROVE_FLAGS += -I ./test/perl
 
 CLANG_FORMAT ?= clang-format
-FORMAT_FILES = $(wildcard src/*/*.cpp src/*/*.hpp test/unit/*.cpp test/unit/*.hpp bench/*.cpp) $(CTL_SRCS) $(CTL_HDRS)
+FORMAT_FILES = $(wildcard src/*/*.cpp src/*/*.hpp test/unit/*.cpp test/unit/*.hpp test/fuzz/*.cpp bench/*.cpp) $(CTL_SRCS) \
+	$(CTL_HDRS)
 
 .PHONY: format format-check unit tapcheck
 tapcheck:
@@ -80,3 +81,42 @@ unlink-installed-shlib:
 stagger-ctl: $(CTL_SRCS) $(CTL_HDRS)
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -I$(shell $(PG_CONFIG) --includedir) -o $@ $(CTL_SRCS) \
 		-L$(shell $(PG_CONFIG) --libdir) -lpq
+
+# libFuzzer targets (test/fuzz/*_fuzz.cpp) on src/core, with ASan and UBSan
+# (fatal). `make fuzz FUZZ_SECONDS=N` builds them into build-fuzz/ and runs
+# each for N seconds on a copy of its seed corpus (test/fuzz/corpus/<name>/,
+# which runs never change). Any crash, leak, sanitizer report, timeout or
+# out-of-memory fails the target; `make fuzz` then exits non-zero. Each run
+# prints "fuzz-result: <name> passed|failed <execs> execs <n>/s".
+FUZZ_CXX ?= clang++-14
+FUZZ_SECONDS ?= 60
+FUZZ_TIMEOUT ?= 10
+FUZZ_RSS_MB ?= 2048
+FUZZ_DIR = build-fuzz
+FUZZ_TARGETS = $(patsubst test/fuzz/%.cpp,%,$(wildcard test/fuzz/*_fuzz.cpp))
+FUZZ_CXXFLAGS = -std=c++17 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -I$(CURDIR)/src
+# Core sources each target needs (no PostgreSQL).
+cron_fuzz_SRCS = $(wildcard src/core/cron_*.cpp) src/core/stagger.cpp
+offsets_fuzz_SRCS = src/core/stagger.cpp
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
+
+$(FUZZ_DIR)/%_fuzz: test/fuzz/%_fuzz.cpp $(wildcard src/core/*.cpp src/core/*.hpp)
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -o $@ $< $($*_fuzz_SRCS) -lcctz
+
+fuzz: fuzz-build
+	@failed=0; \
+	for t in $(FUZZ_TARGETS); do \
+		name=$${t%_fuzz}; work=$(FUZZ_DIR)/run-$$name; \
+		rm -rf $$work && mkdir -p $$work/corpus $$work/artifacts && cp test/fuzz/corpus/$$name/* $$work/corpus/; \
+		if $(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=$(FUZZ_RSS_MB) \
+			-print_final_stats=1 -artifact_prefix=$$work/artifacts/ $$work/corpus >$$work/log 2>&1; \
+		then status=passed; else status=failed; failed=1; tail -n 40 $$work/log; fi; \
+		execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$work/log); \
+		rate=$$(sed -n 's/^stat::average_exec_per_sec: *//p' $$work/log); \
+		echo "fuzz-result: $$name $$status $${execs:-0} execs $${rate:-0}/s"; \
+	done; \
+	exit $$failed

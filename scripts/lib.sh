@@ -8,7 +8,8 @@ PG_CONFIG=$PG_BIN/pg_config
 
 # Debian packages the build, the tests and the benchmarks need.
 JS_PACKAGES=(make g++ cmake clang-format "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
-	libcctz-dev libgtest-dev libbenchmark-dev libipc-run-perl "postgresql-$PG_MAJOR-cron" libpq-dev)
+	libcctz-dev libgtest-dev libbenchmark-dev libipc-run-perl "postgresql-$PG_MAJOR-cron" libpq-dev
+	clang-14 libclang-rt-14-dev)
 
 js_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 js_die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -5,7 +5,9 @@
 #      unit tests of src/core (CMake + ctest);
 #   3. pg_regress suite and TAP integration tests (make installcheck), each on a
 #      temporary instance that pg_regress / PostgreSQL::Test::Cluster starts
-#      with shared_preload_libraries = 'job_stagger'.
+#      with shared_preload_libraries = 'job_stagger';
+#   4. libFuzzer targets (make fuzz), JS_FUZZ_SECONDS per target (default 20;
+#      --long-fuzz: 600).
 # Works as root (the server parts then run as the postgres OS user) or as a
 # normal user with sudo. Prints pass/fail counts; exits non-zero on any failure.
 set -euo pipefail
@@ -42,7 +44,7 @@ installcheck_dir() {
 	fi
 	local dir
 	dir=$(mktemp -d /tmp/job_stagger-check.XXXXXX)
-	(cd "$JS_ROOT" && tar --exclude=.git --exclude=./build --exclude=./tmp_check --exclude=./results -cf - .) |
+	(cd "$JS_ROOT" && tar --exclude=.git --exclude=./build --exclude=./build-fuzz --exclude=./tmp_check --exclude=./results -cf - .) |
 		tar -C "$dir" -xf -
 	chown -R postgres: "$dir"
 	echo "$dir"
@@ -93,6 +95,22 @@ run_tap() {
 	record tap $((total - failed + died)) "$failed"
 }
 
+# make fuzz: one "fuzz-result: <name> passed|failed ..." line per target.
+run_fuzz() {
+	local seconds=${JS_FUZZ_SECONDS:-20} log status=0
+	js_log "fuzzing (make fuzz, ${seconds}s per target)"
+	log=$(make -C "$JS_ROOT" -s PG_CONFIG="$PG_CONFIG" fuzz FUZZ_SECONDS="$seconds" 2>&1) || status=$?
+	echo "$log" | grep '^fuzz-result:' || true
+	local passed failed
+	passed=$(echo "$log" | grep -c '^fuzz-result: [a-z_]* passed' || true)
+	failed=$(echo "$log" | grep -c '^fuzz-result: [a-z_]* failed' || true)
+	if [ $status -ne 0 ]; then
+		echo "$log" | grep -v '^fuzz-result:' | tail -n 60
+		[ "$failed" -gt 0 ] || failed=1 # did not build or run
+	fi
+	record fuzz "$passed" "$failed"
+}
+
 run_format_check() {
 	js_log "format check (clang-format)"
 	if make -C "$JS_ROOT" -s format-check >/dev/null 2>&1; then
@@ -117,6 +135,9 @@ run_meta_check() {
 }
 
 main() {
+	if [ "${1:-}" = "--long-fuzz" ]; then
+		JS_FUZZ_SECONDS=${JS_FUZZ_SECONDS:-600}
+	fi
 	js_install_deps
 	js_build_install
 	run_format_check
@@ -127,6 +148,7 @@ main() {
 	run_regress "$dir"
 	run_tap "$dir"
 	[ "$dir" = "$JS_ROOT" ] || rm -rf "$dir"
+	run_fuzz
 	echo
 	js_log "summary"
 	printf '%s\n' "${SUMMARY[@]}"

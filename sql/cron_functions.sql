@@ -25,7 +25,7 @@ SELECT * FROM stagger_next_runs('0 0 13 * fri', '2026-03-01+00', 4);
 SELECT * FROM stagger_next_runs('0 0 */2 * fri', '2026-03-01+00', 3);
 -- macros
 SELECT m, (SELECT min(t) FROM stagger_next_runs(m, '2026-03-01 10:02:30+00', 1) t)
-  FROM unnest(ARRAY['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly', '@HOURLY']) m;
+  FROM unnest(ARRAY['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']) m;
 -- @reboot runs once at scheduler start: no fire times
 SELECT count(*) FROM stagger_next_runs('@reboot', '2026-03-01+00', 5);
 -- 'N seconds': fixed phase, fires when the Unix epoch is a multiple of N

@@ -68,6 +68,12 @@ struct ParseResult {
 
 ParseResult ParseSchedule(std::string_view text);
 
+/*
+ * Why a valid schedule never fires (can_fire == false), as a sentence for a
+ * NOTICE's detail; "" when it can fire.
+ */
+std::string NeverFiresReason(const CronSchedule &schedule);
+
 /* An IANA time zone (cheap to copy: cctz shares loaded zones). */
 class TimeZone {
 public:

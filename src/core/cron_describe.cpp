@@ -199,7 +199,7 @@ std::string
 DayOfMonthPhrase(const CronSchedule &s)
 {
 	if (s.days_of_month == 0)
-		return "on the last day of the month";
+		return s.last_day_of_month ? "on the last day of the month" : "on no day of the month";
 	return "on " + UnitPhrase(s.days_of_month, 1, 31, "day", s.last_day_of_month ? "the last day" : "") +
 	       " of the month";
 }
@@ -213,10 +213,16 @@ DayPhrase(const CronSchedule &s)
 	if (!s.dom_wildcard && !s.dow_wildcard) {
 		if (all_dom || all_dow)
 			return "";
+		if (s.days_of_week == 0) /* a reversed weekday range selects nothing: only the day of the month counts */
+			return DayOfMonthPhrase(s);
+		if (s.days_of_month == 0 && !s.last_day_of_month)
+			return "on " + JoinList(WeekdayItems(s.days_of_week));
 		return DayOfMonthPhrase(s) + " or on " + JoinList(WeekdayItems(s.days_of_week));
 	}
 	if (all_dom && all_dow)
 		return "";
+	if (s.days_of_week == 0)
+		return "on no day of the week";
 	if (all_dom)
 		return "on " + JoinList(WeekdayItems(s.days_of_week));
 	if (all_dow)
@@ -231,6 +237,21 @@ MonthPhrase(const CronSchedule &s)
 	if (months.size() == 12)
 		return "";
 	return "in " + JoinList(RunItems(months, [](int v) { return std::string(kMonthNames[v]); }));
+}
+
+/* The first time or month field whose set is empty (a reversed range such as 5-1), or nullptr. */
+const char *
+EmptyUnit(const CronSchedule &s)
+{
+	if (s.seconds == 0)
+		return "second";
+	if (s.minutes == 0)
+		return "minute";
+	if (s.hours == 0)
+		return "hour";
+	if (s.months == 0)
+		return "month";
+	return nullptr;
 }
 
 } // namespace
@@ -248,6 +269,8 @@ Describe(const CronSchedule &schedule)
 	case ScheduleKind::kCron:
 		break;
 	}
+	if (const char *unit = EmptyUnit(schedule))
+		return std::string("never: the ") + unit + " field selects nothing";
 	std::string out = TimePhrase(schedule);
 	for (const std::string &part : {DayPhrase(schedule), MonthPhrase(schedule)}) {
 		if (!part.empty())

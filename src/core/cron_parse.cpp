@@ -1,7 +1,22 @@
 /*
- * ParseSchedule: pg_cron-compatible cron text (5 fields), a 6-field form with
- * a leading seconds field, @ macros and "N seconds" intervals.
+ * ParseSchedule: cron text exactly as pg_cron 1.4 reads it (5 fields), plus
+ * our extensions: a 6-field form with a leading seconds field, `$` (last day
+ * of the month) in the day-of-month field and "N seconds" intervals.
  *
+ * pg_cron compatibility is exact on purpose, quirks included: every schedule
+ * pg_cron accepts is accepted with the same fire times (test/t/010_pgcron_diff.pl
+ * checks this against the real pg_cron). Its rules, learned by running it:
+ *  - at most 999 characters; leading blank lines and `#` comment lines are
+ *    skipped; fields are separated by spaces or tabs (not line breaks);
+ *  - a field is a comma-separated list of `*`, `a` or `a-b`, each optionally
+ *    with `/step` (`*` and ranges only, not `a/step`); numbers read like C's
+ *    atoi (so 4294967296 is 0); names (jan, mon, ...) in any case, `sun` is 0;
+ *  - what follows a complete list up to the next space or tab is ignored
+ *    (`1.5` is minute 1, `*x` is `*`), and so is everything after the fifth
+ *    field and after a macro's name;
+ *  - a reversed range (`5-1`, `mon-sun`) selects nothing; a step larger than
+ *    the field selects only the start (`*\/90` is minute 0);
+ *  - macros are lower case.
  * Every failure is reported as a ParseResult with a lowercase message naming
  * the field and the reason; nothing is thrown and nothing is half-parsed.
  */
@@ -10,22 +25,26 @@
 #include "core/civil.hpp"
 
 #include <array>
-#include <cctype>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace js::core {
 namespace {
 
-/* Numbers are saturated here while reading digits: enough to be out of every range, far from overflow. */
-constexpr int kSaturatedNumber = 1000000;
+/* pg_cron rejects schedules of 1000 bytes or more. */
+constexpr std::size_t kMaxScheduleLength = 999;
 constexpr int kMinIntervalSeconds = 1;
 constexpr int kMaxIntervalSeconds = 59;
 constexpr std::uint8_t kAllWeekdays = 0x7F;
 constexpr int kSundayAlias = 7; /* day-of-week 7 is Sunday, like 0 */
+constexpr std::int64_t kIntMax = std::numeric_limits<std::int32_t>::max();
+constexpr int kFiveFields = 5;
+constexpr int kSixFields = 6;
 
 constexpr std::array<std::string_view, 12> kMonthNames = {"jan", "feb", "mar", "apr", "may", "jun",
                                                           "jul", "aug", "sep", "oct", "nov", "dec"};
@@ -55,16 +74,43 @@ struct FieldMask {
 	bool last_day = false;
 };
 
+/* Any whitespace: used only for the "N seconds" form, which pg_cron 1.4 does not have. */
 bool
 IsSpace(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* pg_cron's field separators. */
+bool
+IsBlank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Where ignored text after a field's list stops: a separator or a line break. */
+bool
+IsFieldEnd(char c)
+{
+	return IsBlank(c) || c == '\n';
+}
+
 bool
 IsDigit(char c)
 {
 	return c >= '0' && c <= '9';
+}
+
+bool
+IsAlpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool
+IsAlnum(char c)
+{
+	return IsDigit(c) || IsAlpha(c);
 }
 
 char
@@ -95,17 +141,17 @@ Trim(std::string_view text)
 	return text;
 }
 
-/* Splits on runs of whitespace; `text` is already trimmed. */
+/* Splits on runs of spaces, tabs and line breaks (the characters that end a field). */
 std::vector<std::string_view>
 SplitWords(std::string_view text)
 {
 	std::vector<std::string_view> words;
 	std::size_t i = 0;
 	while (i < text.size()) {
-		while (i < text.size() && IsSpace(text[i]))
+		while (i < text.size() && IsFieldEnd(text[i]))
 			i++;
 		std::size_t start = i;
-		while (i < text.size() && !IsSpace(text[i]))
+		while (i < text.size() && !IsFieldEnd(text[i]))
 			i++;
 		if (i > start)
 			words.push_back(text.substr(start, i - start));
@@ -113,22 +159,40 @@ SplitWords(std::string_view text)
 	return words;
 }
 
-/* Reads a non-empty run of digits, saturating instead of overflowing. */
-bool
-ParseDigits(std::string_view text, int &value)
+/*
+ * Skips what pg_cron skips before a schedule: blank lines and `#` comment
+ * lines, then spaces and tabs.
+ */
+std::string_view
+SkipLeadingLines(std::string_view text)
 {
-	if (text.empty())
-		return false;
-	long long acc = 0;
-	for (char c : text) {
-		if (!IsDigit(c))
-			return false;
-		acc = acc * 10 + (c - '0');
-		if (acc > kSaturatedNumber)
-			acc = kSaturatedNumber;
+	while (true) {
+		while (!text.empty() && IsBlank(text.front()))
+			text.remove_prefix(1);
+		if (text.empty() || (text.front() != '\n' && text.front() != '#'))
+			return text;
+		const std::size_t newline = text.find('\n');
+		text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
 	}
-	value = static_cast<int>(acc);
-	return true;
+}
+
+/*
+ * The value C's atoi gives a run of digits on LP64: strtol (saturating at
+ * LONG_MAX) truncated to 32 bits. pg_cron reads every number this way.
+ */
+std::int64_t
+AtoiValue(std::string_view digits)
+{
+	constexpr std::uint64_t kLongMax = std::numeric_limits<std::int64_t>::max();
+	constexpr std::uint64_t kLow32 = 0xFFFFFFFFULL;
+	constexpr std::int64_t kTwoTo32 = std::int64_t{1} << 32;
+	std::uint64_t acc = 0;
+	for (char c : digits) {
+		const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+		acc = acc > (kLongMax - digit) / 10 ? kLongMax : acc * 10 + digit;
+	}
+	const std::int64_t low = static_cast<std::int64_t>(acc & kLow32);
+	return low > kIntMax ? low - kTwoTo32 : low;
 }
 
 std::string
@@ -138,30 +202,60 @@ Quoted(std::string_view text)
 }
 
 std::string
-InvalidValue(const FieldSpec &spec, std::string_view text)
-{
-	return "invalid " + std::string(spec.name) + " value " + Quoted(text);
-}
-
-std::string
 RangeText(const FieldSpec &spec)
 {
 	return std::to_string(spec.min) + "-" + std::to_string(spec.max);
 }
 
-/*
- * One value: a number in the field's range or, for month and day-of-week, a
- * 3-letter name.
- */
-bool
-ParseValue(std::string_view text, const FieldSpec &spec, int &value, std::string &error)
+/* Reads one field's text left to right. `end` is where the field's characters stop. */
+struct Cursor {
+	std::string_view text;
+	std::size_t pos = 0;
+
+	bool
+	AtEnd() const
+	{
+		return pos >= text.size();
+	}
+	char
+	Peek() const
+	{
+		return AtEnd() ? '\0' : text[pos];
+	}
+	/* The rest of the current list item, for messages. */
+	std::string_view
+	ItemRest() const
+	{
+		std::size_t end = pos;
+		while (end < text.size() && text[end] != ',' && !IsFieldEnd(text[end]))
+			end++;
+		return text.substr(pos, end - pos);
+	}
+	std::string_view
+	AlnumRun()
+	{
+		const std::size_t start = pos;
+		while (!AtEnd() && IsAlnum(text[pos]))
+			pos++;
+		return text.substr(start, pos - start);
+	}
+};
+
+std::string
+InvalidValue(const FieldSpec &spec, std::string_view text)
 {
-	if (ParseDigits(text, value)) {
-		if (value < spec.min || value > spec.max) {
-			error = std::string(spec.name) + " value " + std::string(text) + " out of range " + RangeText(spec);
-			return false;
-		}
-		return true;
+	return "invalid " + std::string(spec.name) + " value " + Quoted(text);
+}
+
+/* One value: a run of letters and digits that is a name of the field or a number (range not checked). */
+bool
+ReadValue(Cursor &c, const FieldSpec &spec, std::int64_t &value, std::string_view &text, std::string &error)
+{
+	const std::string_view rest = c.ItemRest();
+	text = c.AlnumRun();
+	if (text.empty()) {
+		error = InvalidValue(spec, rest);
+		return false;
 	}
 	for (int i = 0; i < spec.name_count; i++) {
 		if (EqualsIgnoreCase(text, spec.names[i])) {
@@ -169,129 +263,186 @@ ParseValue(std::string_view text, const FieldSpec &spec, int &value, std::string
 			return true;
 		}
 	}
-	error = InvalidValue(spec, text);
+	for (char ch : text) {
+		if (!IsDigit(ch)) {
+			error = InvalidValue(spec, text);
+			return false;
+		}
+	}
+	value = AtoiValue(text);
+	return true;
+}
+
+bool
+CheckInRange(const FieldSpec &spec, std::int64_t value, std::string_view text, std::string &error)
+{
+	if (value >= spec.min && value <= spec.max)
+		return true;
+	error = std::string(spec.name) + " value " + std::string(text) + " out of range " + RangeText(spec);
 	return false;
 }
 
-/* The n of "/n": at least 1 and at most the span of the field. */
+/* The n of "/n": digits only (no names), at least 1 once read like atoi. */
 bool
-ParseStep(std::string_view text, const FieldSpec &spec, int &step, std::string &error)
+ReadStep(Cursor &c, const FieldSpec &spec, std::int64_t &step, std::string &error)
 {
 	const std::string name(spec.name);
-	if (!ParseDigits(text, step)) {
-		error = "invalid " + name + " step " + Quoted(text);
+	const std::string_view rest = c.ItemRest();
+	const std::string_view text = c.AlnumRun();
+	bool digits = !text.empty();
+	for (char ch : text)
+		digits = digits && IsDigit(ch);
+	if (!digits) {
+		error = "invalid " + name + " step " + Quoted(text.empty() ? rest : text);
 		return false;
 	}
-	if (step == 0) {
+	step = AtoiValue(text);
+	if (step == 0 && text.find_first_not_of('0') == std::string_view::npos) {
 		error = name + " step must be at least 1";
 		return false;
 	}
-	if (step > spec.max - spec.min) {
-		error = name + " step " + std::string(text) + " out of range 1-" + std::to_string(spec.max - spec.min);
+	if (step <= 0) {
+		error = name + " step " + std::string(text) + " out of range 1-" + std::to_string(kIntMax);
 		return false;
 	}
 	return true;
 }
 
-/* The base of a list item: `*`, `a` or `a-b`. A single value with a step runs to the field maximum. */
+/*
+ * Sets lo, lo+step, ... up to hi. A reversed range sets nothing. pg_cron
+ * counts in a C int, so a first step past INT_MAX fails there: so here.
+ */
 bool
-ParseBase(std::string_view base, const FieldSpec &spec, bool has_step, int &lo, int &hi, std::string &error)
+SetRange(const FieldSpec &spec, std::int64_t lo, std::int64_t hi, std::int64_t step, FieldMask &mask,
+         std::string &error)
 {
-	if (base == "*") {
-		lo = spec.min;
-		hi = spec.max;
-		return true;
-	}
-	const std::size_t dash = base.find('-');
-	if (dash == std::string_view::npos) {
-		if (!ParseValue(base, spec, lo, error))
-			return false;
-		hi = has_step ? spec.max : lo;
-		return true;
-	}
-	const std::string_view first = base.substr(0, dash);
-	const std::string_view last = base.substr(dash + 1);
-	if (first.empty() || last.empty()) {
-		error = InvalidValue(spec, base);
+	if (lo <= hi && lo + step > kIntMax) {
+		error = std::string(spec.name) + " step " + std::to_string(step) + " too large for a range starting at " +
+		        std::to_string(lo);
 		return false;
 	}
-	if (!ParseValue(first, spec, lo, error) || !ParseValue(last, spec, hi, error))
-		return false;
-	/* The name `sun` ending a weekday range means 7, so that `mon-sun` is not reversed (`1-0` still is). */
-	if (spec.max == kSundayAlias && hi == 0 && lo > 0 && !IsDigit(last.front()))
-		hi = kSundayAlias;
-	if (lo > hi) {
-		error = std::string(spec.name) + " range " + std::string(base) + " is reversed";
-		return false;
-	}
-	return true;
-}
-
-/* One comma-separated item: base with optional step, or `$` in day-of-month. */
-bool
-ParseItem(std::string_view item, const FieldSpec &spec, FieldMask &mask, std::string &error)
-{
-	if (item == "$" && spec.allow_last_day) {
-		mask.last_day = true;
-		return true;
-	}
-	const std::size_t slash = item.find('/');
-	const bool has_step = slash != std::string_view::npos;
-	const std::string_view base = item.substr(0, slash);
-	if (base.empty() || (has_step && base == "$")) {
-		error = InvalidValue(spec, item);
-		return false;
-	}
-	int lo = 0;
-	int hi = 0;
-	int step = 1;
-	if (!ParseBase(base, spec, has_step, lo, hi, error))
-		return false;
-	if (has_step && !ParseStep(item.substr(slash + 1), spec, step, error))
-		return false;
-	for (int v = lo; v <= hi; v += step)
+	for (std::int64_t v = lo; v <= hi; v += step)
 		mask.bits |= std::uint64_t{1} << v;
 	return true;
 }
 
-/* A whole field: a comma-separated list of items, none of them empty. */
+/* A value or a range `a-b`. A step after a single value is an error (`5/10`), as in pg_cron. */
 bool
-ParseField(std::string_view text, const FieldSpec &spec, FieldMask &mask, std::string &error)
+ParseValueOrRange(Cursor &c, const FieldSpec &spec, std::int64_t &lo, std::int64_t &hi, std::string &error)
 {
-	std::size_t start = 0;
-	while (true) {
-		const std::size_t comma = text.find(',', start);
-		const std::string_view item = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
-		if (!ParseItem(item, spec, mask, error))
+	const std::string_view item = c.ItemRest();
+	std::string_view lo_text;
+	if (!ReadValue(c, spec, lo, lo_text, error))
+		return false;
+	if (c.Peek() == '/') {
+		if (!CheckInRange(spec, lo, lo_text, error))
 			return false;
-		if (comma == std::string_view::npos)
-			return true;
-		start = comma + 1;
+		error = std::string(spec.name) + " step needs a range or *: write \"" + std::string(lo_text) + "-" +
+		        std::to_string(spec.max) + std::string(c.ItemRest()) + "\" instead of " + Quoted(item);
+		return false;
 	}
+	if (c.Peek() != '-') {
+		hi = lo;
+		return CheckInRange(spec, lo, lo_text, error);
+	}
+	c.pos++;
+	std::string_view hi_text;
+	if (!ReadValue(c, spec, hi, hi_text, error)) {
+		if (hi_text.empty() && c.ItemRest().empty())
+			error = InvalidValue(spec, item); /* "5-": say which item */
+		return false;
+	}
+	return CheckInRange(spec, lo, lo_text, error) && CheckInRange(spec, hi, hi_text, error);
+}
+
+/* One list item: `*`, `a` or `a-b`, with an optional step; or `$` in day-of-month (our extension). */
+bool
+ParseItem(Cursor &c, const FieldSpec &spec, FieldMask &mask, std::string &error)
+{
+	if (c.Peek() == '$' && spec.allow_last_day) {
+		c.pos++;
+		if (!c.AtEnd() && c.Peek() != ',' && !IsFieldEnd(c.Peek())) {
+			error = InvalidValue(spec, "$" + std::string(c.ItemRest()));
+			return false;
+		}
+		mask.last_day = true;
+		return true;
+	}
+	std::int64_t lo = spec.min;
+	std::int64_t hi = spec.max;
+	std::int64_t step = 1;
+	const bool star = c.Peek() == '*';
+	if (star)
+		c.pos++;
+	else if (!ParseValueOrRange(c, spec, lo, hi, error))
+		return false;
+	if (c.Peek() == '/') {
+		c.pos++;
+		if (!ReadStep(c, spec, step, error))
+			return false;
+	}
+	return SetRange(spec, lo, hi, step, mask, error);
 }
 
 /*
- * Whether a valid cron schedule can ever fire. Time-of-day fields and months
- * are never empty, and every date that exists falls on every weekday within
- * the 400-year Gregorian cycle, so the only impossible schedules are those
- * that AND a day-of-month set with months that never have such a day.
+ * A whole field from c.pos: a comma-separated list, then anything up to the
+ * next space, tab or line break (ignored, as pg_cron ignores it).
+ */
+bool
+ParseField(Cursor &c, const FieldSpec &spec, FieldMask &mask, std::string &error)
+{
+	while (true) {
+		if (!ParseItem(c, spec, mask, error))
+			return false;
+		if (c.Peek() != ',' || c.AtEnd())
+			break;
+		c.pos++;
+	}
+	while (!c.AtEnd() && !IsFieldEnd(c.Peek()))
+		c.pos++;
+	return true;
+}
+
+/*
+ * Whether a valid cron schedule can ever fire. Every date that exists falls
+ * on every weekday within the 400-year Gregorian cycle, so a schedule fires
+ * unless a set is empty (a reversed range selects nothing) or the
+ * day-of-month set meets only days the chosen months do not have.
  */
 bool
 ComputeCanFire(const CronSchedule &s)
 {
-	if (!s.dom_wildcard && !s.dow_wildcard)
-		return true; /* OR: any weekday in the set occurs in every month */
-	if (s.last_day_of_month)
-		return true;
-	for (int month = 1; month <= 12; month++) {
+	if (s.seconds == 0 || s.minutes == 0 || s.hours == 0 || s.months == 0)
+		return false;
+	bool dom_possible = s.last_day_of_month;
+	for (int month = 1; month <= 12 && !dom_possible; month++) {
 		if ((s.months >> month & 1U) == 0)
 			continue;
 		const int max_day = month == 2 ? 29 : DaysInMonth(1, month);
 		const std::uint32_t existing = static_cast<std::uint32_t>((std::uint64_t{1} << (max_day + 1)) - 2);
-		if ((s.days_of_month & existing) != 0)
-			return true;
+		dom_possible = (s.days_of_month & existing) != 0;
 	}
-	return false;
+	const bool dow_possible = s.days_of_week != 0;
+	if (!s.dom_wildcard && !s.dow_wildcard)
+		return dom_possible || dow_possible;
+	return dom_possible && dow_possible;
+}
+
+/* Whether the day-of-month set (or `$`) meets a day that some chosen month has. */
+bool
+DayOfMonthPossible(const CronSchedule &s)
+{
+	CronSchedule dom_only = s;
+	dom_only.dom_wildcard = true;
+	dom_only.days_of_week = kAllWeekdays;
+	return ComputeCanFire(dom_only);
+}
+
+std::string
+EmptyFieldReason(const char *field, const char *example)
+{
+	return std::string("The ") + field + " field selects no value: a reversed range such as " + example +
+	       " selects nothing.";
 }
 
 ParseResult
@@ -302,81 +453,111 @@ Failure(std::string error)
 	return result;
 }
 
-/* Parses 5 or 6 whitespace-separated fields into a kCron schedule. */
-ParseResult
-ParseFields(const std::vector<std::string_view> &words)
+/* The field specs in the order of the text. */
+std::vector<const FieldSpec *>
+Specs(bool has_seconds)
 {
-	if (words.size() != 5 && words.size() != 6)
-		return Failure("expected 5 or 6 fields, found " + std::to_string(words.size()));
-	const bool has_seconds = words.size() == 6;
+	std::vector<const FieldSpec *> specs = {&kMinuteSpec, &kHourSpec, &kDayOfMonthSpec, &kMonthSpec, &kDayOfWeekSpec};
+	if (has_seconds)
+		specs.insert(specs.begin(), &kSecondSpec);
+	return specs;
+}
+
+/* Fills the schedule from the parsed masks and the fields' texts. */
+ParseResult
+BuildSchedule(bool has_seconds, const std::vector<FieldMask> &masks, const std::vector<std::string_view> &texts)
+{
 	const std::size_t first = has_seconds ? 1 : 0;
-	const std::array<const FieldSpec *, 5> specs = {&kMinuteSpec, &kHourSpec, &kDayOfMonthSpec, &kMonthSpec,
-	                                                &kDayOfWeekSpec};
-	std::array<FieldMask, 5> masks{};
-	FieldMask seconds;
-	std::string error;
-	if (has_seconds && !ParseField(words[0], kSecondSpec, seconds, error))
-		return Failure(error);
-	for (std::size_t i = 0; i < specs.size(); i++) {
-		if (!ParseField(words[first + i], *specs[i], masks[i], error))
-			return Failure(error);
-	}
 	ParseResult result;
 	result.ok = true;
 	CronSchedule &s = result.schedule;
 	s.kind = ScheduleKind::kCron;
 	s.has_seconds_field = has_seconds;
-	s.seconds = has_seconds ? seconds.bits : 1;
-	s.minutes = masks[0].bits;
-	s.hours = static_cast<std::uint32_t>(masks[1].bits);
-	s.days_of_month = static_cast<std::uint32_t>(masks[2].bits);
-	s.last_day_of_month = masks[2].last_day;
-	s.months = static_cast<std::uint16_t>(masks[3].bits);
-	s.days_of_week = static_cast<std::uint8_t>((masks[4].bits | masks[4].bits >> kSundayAlias) & kAllWeekdays);
-	s.hour_wildcard = words[first + 1].front() == '*';
-	s.dom_wildcard = words[first + 2].front() == '*';
-	s.dow_wildcard = words[first + 4].front() == '*';
-	for (std::size_t i = first; i < words.size(); i++) {
+	s.seconds = has_seconds ? masks[0].bits : 1;
+	s.minutes = masks[first].bits;
+	s.hours = static_cast<std::uint32_t>(masks[first + 1].bits);
+	s.days_of_month = static_cast<std::uint32_t>(masks[first + 2].bits);
+	s.last_day_of_month = masks[first + 2].last_day;
+	s.months = static_cast<std::uint16_t>(masks[first + 3].bits);
+	const std::uint64_t dow = masks[first + 4].bits;
+	s.days_of_week = static_cast<std::uint8_t>((dow | dow >> kSundayAlias) & kAllWeekdays);
+	s.hour_wildcard = texts[first + 1].front() == '*';
+	s.dom_wildcard = texts[first + 2].front() == '*';
+	s.dow_wildcard = texts[first + 4].front() == '*';
+	for (std::size_t i = first; i < texts.size(); i++) {
 		if (!s.five_field_text.empty())
 			s.five_field_text += ' ';
-		s.five_field_text += words[i];
+		s.five_field_text += texts[i];
 	}
 	s.can_fire = ComputeCanFire(s);
 	return result;
 }
 
-/* @yearly, @daily, ... (any case) expand to 5-field text; @reboot/@restart is its own kind. */
+/*
+ * Parses 5 or 6 fields from the start of `text`, field by field as pg_cron
+ * does. Between fields only spaces and tabs are skipped (the 6-field form,
+ * ours, also takes line breaks); after the last field the rest is ignored.
+ */
 ParseResult
-ParseMacro(const std::vector<std::string_view> &words)
+ParseFields(std::string_view text, bool has_seconds)
+{
+	const std::vector<const FieldSpec *> specs = Specs(has_seconds);
+	std::vector<FieldMask> masks(specs.size());
+	std::vector<std::string_view> texts(specs.size());
+	Cursor c{text, 0};
+	std::string error;
+	for (std::size_t i = 0; i < specs.size(); i++) {
+		while (!c.AtEnd() && (IsBlank(c.Peek()) || (has_seconds && c.Peek() == '\n')))
+			c.pos++;
+		if (c.Peek() == '\n')
+			return Failure(std::string(specs[i]->name) +
+			               " field starts on a new line: separate the fields with spaces or tabs");
+		const std::size_t start = c.pos;
+		if (!ParseField(c, *specs[i], masks[i], error))
+			return Failure(error);
+		texts[i] = text.substr(start, c.pos - start);
+	}
+	return BuildSchedule(has_seconds, masks, texts);
+}
+
+/*
+ * @yearly, @daily, ... expand to 5-field text; @reboot/@restart is its own
+ * kind. As in pg_cron, the name ends at a space, tab or line break, is lower
+ * case, and whatever follows it is ignored.
+ */
+ParseResult
+ParseMacro(std::string_view text)
 {
 	struct Macro {
 		std::string_view name;
 		std::string_view expansion;
 	};
-	constexpr std::array<Macro, 7> kMacros = {{{"@yearly", "0 0 1 1 *"},
+	constexpr std::array<Macro, 9> kMacros = {{{"@yearly", "0 0 1 1 *"},
 	                                           {"@annually", "0 0 1 1 *"},
 	                                           {"@monthly", "0 0 1 * *"},
 	                                           {"@weekly", "0 0 * * 0"},
 	                                           {"@daily", "0 0 * * *"},
 	                                           {"@midnight", "0 0 * * *"},
-	                                           {"@hourly", "0 * * * *"}}};
-	const std::string_view name = words[0];
-	const bool reboot = EqualsIgnoreCase(name, "@reboot") || EqualsIgnoreCase(name, "@restart");
-	const Macro *macro = nullptr;
+	                                           {"@hourly", "0 * * * *"},
+	                                           {"@reboot", ""},
+	                                           {"@restart", ""}}};
+	std::size_t end = 0;
+	while (end < text.size() && !IsFieldEnd(text[end]))
+		end++;
+	const std::string_view name = text.substr(0, end);
 	for (const Macro &m : kMacros) {
+		if (name == m.name && !m.expansion.empty())
+			return ParseFields(m.expansion, false);
+		if (name == m.name) {
+			ParseResult result;
+			result.ok = true;
+			result.schedule.kind = ScheduleKind::kReboot;
+			return result;
+		}
 		if (EqualsIgnoreCase(name, m.name))
-			macro = &m;
+			return Failure("unknown macro " + Quoted(name) + ": macros are lower case (" + std::string(m.name) + ")");
 	}
-	if (!reboot && macro == nullptr)
-		return Failure("unknown macro " + Quoted(name));
-	if (words.size() > 1)
-		return Failure("unexpected text " + Quoted(words[1]) + " after macro " + Quoted(name));
-	if (macro != nullptr)
-		return ParseFields(SplitWords(macro->expansion));
-	ParseResult result;
-	result.ok = true;
-	result.schedule.kind = ScheduleKind::kReboot;
-	return result;
+	return Failure("unknown macro " + Quoted(name));
 }
 
 /* Recognises "N seconds" / "N second" (any case, optional whitespace); false if the text has another shape. */
@@ -398,8 +579,8 @@ ParseInterval(std::string_view digits)
 {
 	while (digits.size() > 1 && digits.front() == '0')
 		digits.remove_prefix(1);
-	int n = 0;
-	ParseDigits(digits, n);
+	constexpr std::size_t kMaxDigits = 2;
+	const int n = digits.size() > kMaxDigits ? 0 : static_cast<int>(AtoiValue(digits));
 	if (n < kMinIntervalSeconds || n > kMaxIntervalSeconds)
 		return Failure("interval must be 1 to 59 seconds, got " + std::string(digits));
 	ParseResult result;
@@ -419,7 +600,7 @@ IntervalShapedError(const std::vector<std::string_view> &words)
 	if (words.size() != 2 || words[1].empty())
 		return std::nullopt;
 	for (char c : words[1])
-		if (!std::isalpha(static_cast<unsigned char>(c)))
+		if (!IsAlpha(c))
 			return std::nullopt;
 	if (EqualsIgnoreCase(words[1], "seconds") || EqualsIgnoreCase(words[1], "second"))
 		return Failure("interval must be 1 to 59 seconds, got " + Quoted(words[0]));
@@ -429,21 +610,43 @@ IntervalShapedError(const std::vector<std::string_view> &words)
 
 } // namespace
 
+std::string
+NeverFiresReason(const CronSchedule &s)
+{
+	if (s.kind != ScheduleKind::kCron || s.can_fire)
+		return "";
+	const std::array<std::pair<std::uint64_t, const char *>, 4> times = {
+	    {{s.seconds, "second"}, {s.minutes, "minute"}, {s.hours, "hour"}, {s.months, "month"}}};
+	for (const auto &[mask, field] : times) {
+		if (mask == 0)
+			return EmptyFieldReason(field, "5-1");
+	}
+	if (s.days_of_week == 0 && (s.dom_wildcard || s.dow_wildcard || !DayOfMonthPossible(s)))
+		return EmptyFieldReason("day-of-week", "mon-sun (sun is 0)");
+	if (s.days_of_month == 0 && !s.last_day_of_month)
+		return EmptyFieldReason("day-of-month", "31-1");
+	return "No month in the schedule has the day of the month it names.";
+}
+
 ParseResult
 ParseSchedule(std::string_view text)
 {
-	text = Trim(text);
-	if (text.empty())
+	if (text.size() > kMaxScheduleLength)
+		return Failure("schedule is longer than " + std::to_string(kMaxScheduleLength) + " characters");
+	text = SkipLeadingLines(text);
+	if (Trim(text).empty())
 		return Failure("schedule is empty");
 	std::string_view digits;
-	if (MatchInterval(text, digits))
+	if (MatchInterval(Trim(text), digits))
 		return ParseInterval(digits);
+	if (text.front() == '@')
+		return ParseMacro(text);
 	const std::vector<std::string_view> words = SplitWords(text);
-	if (words[0].front() == '@')
-		return ParseMacro(words);
 	if (std::optional<ParseResult> error = IntervalShapedError(words))
 		return *error;
-	return ParseFields(words);
+	if (words.size() < kFiveFields || words.size() > kSixFields)
+		return Failure("expected 5 or 6 fields, found " + std::to_string(words.size()));
+	return ParseFields(text, words.size() == kSixFields);
 }
 
 } // namespace js::core

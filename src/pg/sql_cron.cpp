@@ -39,6 +39,7 @@ struct ParsedInfo {
 	int fields;       /* 5 or 6 for cron, 0 otherwise */
 	bool can_fire;
 	char *five_field_text; /* cron only, else NULL */
+	char *never_fires;     /* why it never fires (a sentence), when !can_fire */
 };
 
 ParsedInfo
@@ -67,6 +68,7 @@ ParseToInfo(const char *text)
 			break;
 		}
 		info.can_fire = s.can_fire;
+		info.never_fires = js::pg::PallocCopy(js::core::NeverFiresReason(s));
 	});
 	return info;
 }
@@ -100,8 +102,7 @@ CheckSchedule(const char *schedule)
 	if (!info.ok)
 		RaiseInvalidSchedule(schedule, info.error);
 	if (!info.can_fire)
-		ereport(NOTICE, (errmsg("schedule \"%s\" never fires", schedule),
-		                 errdetail("No month in the schedule has the day of the month it names.")));
+		ereport(NOTICE, (errmsg("schedule \"%s\" never fires", schedule), errdetail("%s", info.never_fires)));
 }
 
 } // namespace js::pg

@@ -253,9 +253,10 @@ TEST_P(ReferenceTest, MatchesCivilLookupSemantics)
 {
 	const TimeZone zone = MustLoad(GetParam().zone);
 	const int year = GetParam().year;
-	const char *const kTexts[] = {"30 2 * * *", "0,30 2 * * *",     "*/10 1-3 * * *",    "0 0 * * *",   "15 1 * * sun",
-	                              "0 2 * * *",  "*/15 * * * *",     "30 * * * *",        "0 */2 * * *", "45 23 * * *",
-	                              "0 12 * * *", "0/20 */7 * * * *", "30 */20 1-2 * * *", "0 0 $ * *",   "15 2 1 * mon"};
+	const char *const kTexts[] = {"30 2 * * *",        "0,30 2 * * *", "*/10 1-3 * * *", "0 0 * * *",
+	                              "15 1 * * sun",      "0 2 * * *",    "*/15 * * * *",   "30 * * * *",
+	                              "0 */2 * * *",       "45 23 * * *",  "0 12 * * *",     "0-59/20 */7 * * * *",
+	                              "30 */20 1-2 * * *", "0 0 $ * *",    "15 2 1 * mon"};
 	for (const char *text : kTexts) {
 		const CronSchedule s = MustParse(text);
 		const std::set<Instant> reference =

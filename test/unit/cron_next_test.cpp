@@ -65,7 +65,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, NextUtcTest,
                              NextCase{"0 0 * * 7", Utc(2026, 1, 4), Utc(2026, 1, 11)},
                              NextCase{"0 9 * * mon-fri", Utc(2026, 1, 2, 9), Utc(2026, 1, 5, 9)},
                              NextCase{"0 9 * * mon-fri", Utc(2026, 1, 1, 8), Utc(2026, 1, 1, 9)},
-                             NextCase{"0 0 * * fri-sun", Utc(2026, 1, 4), Utc(2026, 1, 9)},
+                             NextCase{"0 0 * * fri-7", Utc(2026, 1, 4), Utc(2026, 1, 9)},
                              /* monthly, yearly, day 31 */
                              NextCase{"@monthly", Utc(2026, 1, 15), Utc(2026, 2, 1)},
                              NextCase{"0 0 1 * *", Utc(2026, 12, 1), Utc(2027, 1, 1)},
@@ -201,9 +201,10 @@ ScanUtc(const CronSchedule &s, Instant after)
 /* Brute force: NextFire(t) is the first second after t that matches, for random t and frequent schedules. */
 TEST(NextFire, AgreesWithSecondBySecondScan)
 {
-	const char *const kTexts[] = {"*/7 */3 * * *",    "0 0 * * *",          "15,45 10-12 * * 1-5", "*/13 * * * * *",
-	                              "0 0 1,$ * *",      "30 4 */2 * sun",     "5 5 13 * fri",        "0 0 * * */3",
-	                              "0 12 1-7 * mon",   "* 0 * * * *",        "59 23 $ * *",         "20/15 0-6/2 * * *",
+	const char *const kTexts[] = {"*/7 */3 * * *",    "0 0 * * *",          "15,45 10-12 * * 1-5",
+	                              "*/13 * * * * *",   "0 0 1,$ * *",        "30 4 */2 * sun",
+	                              "5 5 13 * fri",     "0 0 * * */3",        "0 12 1-7 * mon",
+	                              "* 0 * * * *",      "59 23 $ * *",        "20-59/15 0-6/2 * * *",
 	                              "0 0 29,30,31 * *", "*/20 * 1 1,2,3 * *", "0 0 */10 * 6"};
 	std::mt19937_64 rng(42);
 	std::uniform_int_distribution<Instant> start(Utc(1999, 1, 1), Utc(2101, 1, 1));

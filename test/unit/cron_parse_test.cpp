@@ -102,8 +102,27 @@ INSTANTIATE_TEST_SUITE_P(
                  Bits({1, 4, 7, 10}), Bits({0, 2, 4, 6})},
         MaskCase{"10-30/10 1-23/11 2-9/3 2-12/5 1-5/2", kSec0, Bits({10, 20, 30}), Bits({1, 12, 23}), Bits({2, 5, 8}),
                  Bits({2, 7, 12}), Bits({1, 3, 5})},
-        MaskCase{"5/20 20/2 25/3 11/1 1/2", kSec0, Bits({5, 25, 45}), Bits({20, 22}), Bits({25, 28, 31}),
-                 Bits({11, 12}), Bits({0, 1, 3, 5})},
+        /* steps as large as the field or larger select the start only (pg_cron) */
+        MaskCase{"0 0 1 */12 *", kSec0, Bits({0}), Bits({0}), Bits({1}), Bits({1}), kAllWeekdays},
+        MaskCase{"0 0 */31 * *", kSec0, Bits({0}), Bits({0}), Bits({1}), kAllMonths, kAllWeekdays},
+        MaskCase{"0 0 1-31/31 * *", kSec0, Bits({0}), Bits({0}), Bits({1}), kAllMonths, kAllWeekdays},
+        MaskCase{"0 0 1 1-12/12 *", kSec0, Bits({0}), Bits({0}), Bits({1}), Bits({1}), kAllWeekdays},
+        MaskCase{"*/90 */24 */32 * */8", kSec0, Bits({0}), Bits({0}), Bits({1}), kAllMonths, Bits({0})},
+        MaskCase{"*/60 * * * * *", Bits({0}), kAllMinutes, kAllHours, kAllDays, kAllMonths, kAllWeekdays},
+        MaskCase{"1-5/10 2-3/2147483645 * * *", kSec0, Bits({1}), Bits({2}), kAllDays, kAllMonths, kAllWeekdays},
+        MaskCase{"*/2147483647 * * * *", kSec0, Bits({0}), kAllHours, kAllDays, kAllMonths, kAllWeekdays},
+        /* numbers read like C's atoi (pg_cron): 2^32 + n is n */
+        MaskCase{"4294967296 4294967297 * * *", kSec0, Bits({0}), Bits({1}), kAllDays, kAllMonths, kAllWeekdays},
+        MaskCase{"*/4294967306 1-4294967319 * * *", kSec0, BitRange(0, 59, 10), BitRange(1, 23), kAllDays, kAllMonths,
+                 kAllWeekdays},
+        /* reversed ranges select nothing (pg_cron); `sun` is 0, so `mon-sun` is reversed too */
+        MaskCase{"5-1 23-0 31-1 dec-jan fri-mon", kSec0, 0, 0, 0, 0, 0},
+        MaskCase{"0 0 1 * mon-sun", kSec0, Bits({0}), Bits({0}), Bits({1}), kAllMonths, 0},
+        MaskCase{"30-10/5,7 * * * 1-0,3", kSec0, Bits({7}), kAllHours, kAllDays, kAllMonths, Bits({3})},
+        /* text after a complete list is ignored up to the next space or tab (pg_cron) */
+        MaskCase{"1.5 2;3 4_5 6:7 1-0.5", kSec0, Bits({1}), Bits({2}), Bits({4}), Bits({6}), 0},
+        MaskCase{"*x ** *-5 */5/2 1-2-3", kSec0, kAllMinutes, kAllHours, kAllDays, Bits({1, 6, 11}), Bits({1, 2})},
+        MaskCase{"1,5.9,7 * * * *\rfoo", kSec0, Bits({1, 5}), kAllHours, kAllDays, kAllMonths, kAllWeekdays},
         MaskCase{"*/59 */23 */30 */11 */7", kSec0, Bits({0, 59}), Bits({0, 23}), Bits({1, 31}), Bits({1, 12}),
                  Bits({0})},
         MaskCase{"*/1 * * * *", kSec0, kAllMinutes, kAllHours, kAllDays, kAllMonths, kAllWeekdays},
@@ -112,21 +131,25 @@ INSTANTIATE_TEST_SUITE_P(
         MaskCase{"0 0 * jul,aug,sep,oct,nov,DEC sun,TUE,wed,thu,fri,sat", kSec0, Bits({0}), Bits({0}), kAllDays,
                  BitRange(7, 12), Bits({0, 2, 3, 4, 5, 6})},
         MaskCase{"0 0 * jan-mar mon-fri", kSec0, Bits({0}), Bits({0}), kAllDays, Bits({1, 2, 3}), BitRange(1, 5)},
-        MaskCase{"0 0 * * fri-sun", kSec0, Bits({0}), Bits({0}), kAllDays, kAllMonths, Bits({0, 5, 6})},
+        MaskCase{"0 0 * * fri-7", kSec0, Bits({0}), Bits({0}), kAllDays, kAllMonths, Bits({0, 5, 6})},
         MaskCase{"0 0 * * sun-sat", kSec0, Bits({0}), Bits({0}), kAllDays, kAllMonths, kAllWeekdays},
-        MaskCase{"0 0 * * mon-sun", kSec0, Bits({0}), Bits({0}), kAllDays, kAllMonths, kAllWeekdays},
+        MaskCase{"0 0 * * mon-7", kSec0, Bits({0}), Bits({0}), kAllDays, kAllMonths, kAllWeekdays},
         MaskCase{"0 0 * * sun-sun", kSec0, Bits({0}), Bits({0}), kAllDays, kAllMonths, Bits({0})},
         MaskCase{"0 0 * * sun-mon", kSec0, Bits({0}), Bits({0}), kAllDays, kAllMonths, Bits({0, 1})},
-        MaskCase{"0 0 * * sat-SUN", kSec0, Bits({0}), Bits({0}), kAllDays, kAllMonths, Bits({0, 6})},
-        MaskCase{"0 0 * jan-dec/3 mon-sun/2", kSec0, Bits({0}), Bits({0}), kAllDays, Bits({1, 4, 7, 10}),
+        MaskCase{"0 0 * * sat-SUN", kSec0, Bits({0}), Bits({0}), kAllDays, kAllMonths, 0},
+        MaskCase{"0 0 * jan-dec/3 mon-7/2", kSec0, Bits({0}), Bits({0}), kAllDays, Bits({1, 4, 7, 10}),
                  Bits({1, 3, 5, 0})},
         MaskCase{"0 0 * 1-jun 1-fri", kSec0, Bits({0}), Bits({0}), kAllDays, BitRange(1, 6), BitRange(1, 5)},
         /* `$` (last day of the month), alone and in a list */
         MaskCase{"0 0 $ * *", kSec0, Bits({0}), Bits({0}), 0, kAllMonths, kAllWeekdays, true},
         MaskCase{"0 0 1,$ * *", kSec0, Bits({0}), Bits({0}), Bits({1}), kAllMonths, kAllWeekdays, true},
         MaskCase{"0 0 $,15 * *", kSec0, Bits({0}), Bits({0}), Bits({15}), kAllMonths, kAllWeekdays, true},
-        /* whitespace: trimmed, runs of spaces/tabs/newlines separate fields */
-        MaskCase{"  */30\t* \n * *   *\r\n", kSec0, Bits({0, 30}), kAllHours, kAllDays, kAllMonths, kAllWeekdays},
+        /* whitespace: leading blank lines, `#` comment lines and blanks skipped; runs of spaces/tabs separate */
+        MaskCase{"\n  */30\t* \t * *   *\r\n", kSec0, Bits({0, 30}), kAllHours, kAllDays, kAllMonths, kAllWeekdays},
+        MaskCase{"# nightly\n \t# still a comment\n\n 5 4 * * *", kSec0, Bits({5}), Bits({4}), kAllDays, kAllMonths,
+                 kAllWeekdays},
+        /* 6-field form (ours): line breaks separate fields too */
+        MaskCase{"1\n2 3 4 5 6\n", Bits({1}), Bits({2}), Bits({3}), Bits({4}), Bits({5}), Bits({6})},
         /* 6-field form: leading seconds */
         MaskCase{"* * * * * *", kAllSeconds, kAllMinutes, kAllHours, kAllDays, kAllMonths, kAllWeekdays},
         MaskCase{"15 */5 * * * *", Bits({15}), BitRange(0, 55, 5), kAllHours, kAllDays, kAllMonths, kAllWeekdays},
@@ -159,7 +182,7 @@ TEST(ParseFlags, WildcardFlagsFollowLeadingStar)
 
 TEST(ParseFields, FiveFieldTextAndSecondsFlag)
 {
-	CronSchedule s = MustParse("  */5\t*  * *\n* ");
+	CronSchedule s = MustParse("  */5\t*  * *\t* \n");
 	EXPECT_FALSE(s.has_seconds_field);
 	EXPECT_EQ(s.seconds, 1U);
 	EXPECT_EQ(s.five_field_text, "*/5 * * * *");
@@ -167,6 +190,9 @@ TEST(ParseFields, FiveFieldTextAndSecondsFlag)
 	EXPECT_TRUE(s.has_seconds_field);
 	EXPECT_EQ(s.five_field_text, "*/5 * * * MON-fri");
 	EXPECT_EQ(MustParse("0 0 1,$ jan *").five_field_text, "0 0 1,$ jan *");
+	/* the fields as written up to the next blank (ignored text included), nothing after the fifth */
+	EXPECT_EQ(MustParse("1.5 */2.x * * *\n").five_field_text, "1.5 */2.x * * *");
+	EXPECT_EQ(MustParse("# c\n@daily trailing words").five_field_text, "0 0 * * *");
 	EXPECT_EQ(MustParse("10 seconds").five_field_text, "");
 	EXPECT_EQ(MustParse("@reboot").five_field_text, "");
 }
@@ -203,12 +229,14 @@ INSTANTIATE_TEST_SUITE_P(Macros, MacroTest,
                          ::testing::Values(MacroCase{"@yearly", "0 0 1 1 *"}, MacroCase{"@annually", "0 0 1 1 *"},
                                            MacroCase{"@monthly", "0 0 1 * *"}, MacroCase{"@weekly", "0 0 * * 0"},
                                            MacroCase{"@daily", "0 0 * * *"}, MacroCase{"@midnight", "0 0 * * *"},
-                                           MacroCase{"@hourly", "0 * * * *"}, MacroCase{"@YEARLY", "0 0 1 1 *"},
-                                           MacroCase{"  @Daily\n", "0 0 * * *"}, MacroCase{"@HoUrLy", "0 * * * *"}));
+                                           MacroCase{"@hourly", "0 * * * *"}, MacroCase{"  @daily\n", "0 0 * * *"},
+                                           /* as in pg_cron, text after the macro is ignored */
+                                           MacroCase{"@hourly 5 * * * *", "0 * * * *"},
+                                           MacroCase{"\t@weekly\tx", "0 0 * * 0"}));
 
 TEST(ParseMacros, RebootAndRestart)
 {
-	for (const char *text : {"@reboot", "@restart", "@REBOOT", " @Restart "}) {
+	for (const char *text : {"@reboot", "@restart", " @restart\n", "@reboot now"}) {
 		const ParseResult r = ParseSchedule(text);
 		ASSERT_TRUE(r.ok) << text;
 		EXPECT_EQ(r.schedule.kind, ScheduleKind::kReboot) << text;
@@ -289,25 +317,24 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"* 1-99999999999999999999 * * *", "hour value 99999999999999999999 out of range 0-23"},
         /* steps */
         ErrorCase{"*/0 * * * *", "minute step must be at least 1"},
-        ErrorCase{"0/0 * * * * *", "second step must be at least 1"},
-        ErrorCase{"*/90 * * * *", "minute step 90 out of range 1-59"},
-        ErrorCase{"*/60 * * * * *", "second step 60 out of range 1-59"},
-        ErrorCase{"* */24 * * *", "hour step 24 out of range 1-23"},
-        ErrorCase{"* * */31 * *", "day-of-month step 31 out of range 1-30"},
-        ErrorCase{"* * * */12 *", "month step 12 out of range 1-11"},
-        ErrorCase{"* * * * */8", "day-of-week step 8 out of range 1-7"},
-        ErrorCase{"*/99999999999999999999 * * * *", "minute step 99999999999999999999 out of range 1-59"},
+        ErrorCase{"0-59/0 * * * * *", "second step must be at least 1"},
+        ErrorCase{"*/99999999999999999999 * * * *", "minute step 99999999999999999999 out of range 1-2147483647"},
+        ErrorCase{"*/4294967296 * * * *", "minute step 4294967296 out of range 1-2147483647"},
+        ErrorCase{"*/000 * * * *", "minute step must be at least 1"},
+        ErrorCase{"* * */2147483647 * *", "day-of-month step 2147483647 too large for a range starting at 1"},
+        ErrorCase{"59-59/2147483647 * * * *", "minute step 2147483647 too large for a range starting at 59"},
+        ErrorCase{"*/jan * * * *", "invalid minute step \"jan\""},
+        ErrorCase{"*/5x * * * *", "invalid minute step \"5x\""},
+        /* a step needs a range or `*` (pg_cron) */
+        ErrorCase{"5/10 * * * *", "minute step needs a range or *: write \"5-59/10\" instead of \"5/10\""},
+        ErrorCase{"* * * jan/2 *", "month step needs a range or *: write \"jan-12/2\" instead of \"jan/2\""},
+        ErrorCase{"1,5/10 * * * *", "minute step needs a range or *: write \"5-59/10\" instead of \"5/10\""},
         ErrorCase{"*/x * * * *", "invalid minute step \"x\""}, ErrorCase{"*/ * * * *", "invalid minute step \"\""},
-        ErrorCase{"1/2/3 * * * *", "invalid minute step \"2/3\""},
+        ErrorCase{"1/2/3 * * * *", "minute step needs a range or *: write \"1-59/2/3\" instead of \"1/2/3\""},
         ErrorCase{"*/-1 * * * *", "invalid minute step \"-1\""},
-        /* reversed ranges */
-        ErrorCase{"* 5-1 * * *", "hour range 5-1 is reversed"},
-        ErrorCase{"* * * * fri-mon", "day-of-week range fri-mon is reversed"},
-        ErrorCase{"* * * * 1-0", "day-of-week range 1-0 is reversed"},
-        ErrorCase{"* * * dec-jan *", "month range dec-jan is reversed"},
-        ErrorCase{"30-10/5 * * * *", "minute range 30-10 is reversed"},
         /* garbage */
-        ErrorCase{"1.5 * * * *", "invalid minute value \"1.5\""},
+        ErrorCase{"1x * * * *", "invalid minute value \"1x\""},
+        ErrorCase{"1-5x * * * *", "invalid minute value \"5x\""},
         ErrorCase{"* * * * funday", "invalid day-of-week value \"funday\""},
         ErrorCase{"* * * * monday", "invalid day-of-week value \"monday\""},
         ErrorCase{"* * * january *", "invalid month value \"january\""},
@@ -319,16 +346,22 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"* * * mon *", "invalid month value \"mon\""},
         ErrorCase{"* * sun * *", "invalid day-of-month value \"sun\""},
         ErrorCase{"-5 * * * *", "invalid minute value \"-5\""}, ErrorCase{"5- * * * *", "invalid minute value \"5-\""},
-        ErrorCase{"1-2-3 * * * *", "invalid minute value \"2-3\""},
-        ErrorCase{"/5 * * * *", "invalid minute value \"/5\""}, ErrorCase{"** * * * *", "invalid minute value \"**\""},
-        ErrorCase{"*-5 * * * *", "invalid minute value \"*\""}, ErrorCase{"+5 * * * *", "invalid minute value \"+5\""},
+        ErrorCase{"1-* * * * *", "invalid minute value \"*\""},
+        ErrorCase{"1,.5 * * * *", "invalid minute value \".5\""},
+        ErrorCase{"/5 * * * *", "invalid minute value \"/5\""}, ErrorCase{"+5 * * * *", "invalid minute value \"+5\""},
+        ErrorCase{"\r* * * * *", "invalid minute value \"\r*\""},
+        /* fields are separated by spaces or tabs, not line breaks (pg_cron) */
+        ErrorCase{"* * * *\n*", "day-of-week field starts on a new line: separate the fields with spaces or tabs"},
+        ErrorCase{"0\n0 * * *", "hour field starts on a new line: separate the fields with spaces or tabs"},
         ErrorCase{"* * $/2 * *", "invalid day-of-month value \"$/2\""},
         ErrorCase{"* * 1-$ * *", "invalid day-of-month value \"$\""},
         ErrorCase{"* * * * mo", "invalid day-of-week value \"mo\""},
         /* macros and intervals */
         ErrorCase{"@often", "unknown macro \"@often\""}, ErrorCase{"@", "unknown macro \"@\""},
-        ErrorCase{"@daily 5", "unexpected text \"5\" after macro \"@daily\""},
-        ErrorCase{"@reboot now", "unexpected text \"now\" after macro \"@reboot\""},
+        ErrorCase{"@DAILY", "unknown macro \"@DAILY\": macros are lower case (@daily)"},
+        ErrorCase{"@Reboot", "unknown macro \"@Reboot\": macros are lower case (@reboot)"},
+        ErrorCase{"@daily,", "unknown macro \"@daily,\""}, ErrorCase{"@daily\r", "unknown macro \"@daily\r\""},
+        ErrorCase{"# only a comment", "schedule is empty"}, ErrorCase{"#\n\n  \t", "schedule is empty"},
         ErrorCase{"0 seconds", "interval must be 1 to 59 seconds, got 0"},
         ErrorCase{"60 seconds", "interval must be 1 to 59 seconds, got 60"},
         ErrorCase{"000 second", "interval must be 1 to 59 seconds, got 0"},
@@ -351,20 +384,54 @@ TEST_P(CanFireTest, StaticCheck)
 	EXPECT_EQ(MustParse(GetParam().text).can_fire, GetParam().can_fire) << GetParam().text;
 }
 
-INSTANTIATE_TEST_SUITE_P(CanFire, CanFireTest,
-                         ::testing::Values(CanFireCase{"0 0 30 2 *", false}, CanFireCase{"0 0 31 2 *", false},
-                                           CanFireCase{"0 0 30,31 feb *", false},
-                                           CanFireCase{"0 0 31 4,6,9,11 *", false},
-                                           CanFireCase{"0 0 31 apr,feb,jun *", false},
-                                           CanFireCase{"0 0 30-31 2 */2", false}, CanFireCase{"15 0 0 30 2 *", false},
-                                           /* possible after all */
-                                           CanFireCase{"0 0 29 2 *", true}, CanFireCase{"0 0 31 * *", true},
-                                           CanFireCase{"0 0 31 2-4 *", true}, CanFireCase{"0 0 $ 2 *", true},
-                                           CanFireCase{"0 0 30,$ 2 *", true}, CanFireCase{"0 0 */30 2 *", true},
-                                           CanFireCase{"0 0 30 2 1", true}, /* dom OR dow: every Monday in February */
-                                           CanFireCase{"0 0 29 2 1", true},
-                                           CanFireCase{"0 0 */28 2 */7", true}, /* Feb 29 on a Sunday */
-                                           CanFireCase{"* * * * *", true}, CanFireCase{"@yearly", true}));
+INSTANTIATE_TEST_SUITE_P(
+    CanFire, CanFireTest,
+    ::testing::Values(
+        CanFireCase{"0 0 30 2 *", false}, CanFireCase{"0 0 31 2 *", false}, CanFireCase{"0 0 30,31 feb *", false},
+        CanFireCase{"0 0 31 4,6,9,11 *", false}, CanFireCase{"0 0 31 apr,feb,jun *", false},
+        CanFireCase{"0 0 30-31 2 */2", false}, CanFireCase{"15 0 0 30 2 *", false},
+        /* a reversed range selects nothing */
+        CanFireCase{"5-1 * * * *", false}, CanFireCase{"* 5-1 * * *", false}, CanFireCase{"* * * 5-1 *", false},
+        CanFireCase{"5-1 * * * * *", false}, CanFireCase{"* * * * mon-sun", false}, CanFireCase{"* * 31-1 * *", false},
+        CanFireCase{"* * 31-1 * mon-sun", false}, CanFireCase{"0 0 1 * mon-sun", true}, /* OR: day 1 still matches */
+        CanFireCase{"0 0 31-1 * mon", true},
+        /* possible after all */
+        CanFireCase{"0 0 29 2 *", true}, CanFireCase{"0 0 31 * *", true}, CanFireCase{"0 0 31 2-4 *", true},
+        CanFireCase{"0 0 $ 2 *", true}, CanFireCase{"0 0 30,$ 2 *", true}, CanFireCase{"0 0 */30 2 *", true},
+        CanFireCase{"0 0 30 2 1", true},                                      /* dom OR dow: every Monday in February */
+        CanFireCase{"0 0 29 2 1", true}, CanFireCase{"0 0 */28 2 */7", true}, /* Feb 29 on a Sunday */
+        CanFireCase{"* * * * *", true}, CanFireCase{"@yearly", true}));
+
+struct ReasonCase {
+	const char *text;
+	const char *reason;
+};
+
+class NeverFiresReasonTest : public ::testing::TestWithParam<ReasonCase> {};
+
+TEST_P(NeverFiresReasonTest, SaysWhy)
+{
+	EXPECT_EQ(NeverFiresReason(MustParse(GetParam().text)), GetParam().reason);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Reasons, NeverFiresReasonTest,
+    ::testing::Values(
+        ReasonCase{"* * * * *", ""}, ReasonCase{"@reboot", ""}, ReasonCase{"0 0 1 * mon-sun", ""},
+        ReasonCase{"5-1 * * * *", "The minute field selects no value: a reversed range such as 5-1 selects nothing."},
+        ReasonCase{"5-1 * * * * *", "The second field selects no value: a reversed range such as 5-1 selects nothing."},
+        ReasonCase{"* 5-1 * * *", "The hour field selects no value: a reversed range such as 5-1 selects nothing."},
+        ReasonCase{"* * * dec-jan *",
+                   "The month field selects no value: a reversed range such as 5-1 selects nothing."},
+        ReasonCase{
+            "0 0 * * mon-sun",
+            "The day-of-week field selects no value: a reversed range such as mon-sun (sun is 0) selects nothing."},
+        ReasonCase{
+            "0 0 31 2 mon-sun",
+            "The day-of-week field selects no value: a reversed range such as mon-sun (sun is 0) selects nothing."},
+        ReasonCase{"0 0 31-1 * *",
+                   "The day-of-month field selects no value: a reversed range such as 31-1 selects nothing."},
+        ReasonCase{"0 0 30 2 *", "No month in the schedule has the day of the month it names."}));
 
 TEST(ParseRobustness, NeverCrashesOnOddInput)
 {
@@ -376,11 +443,20 @@ TEST(ParseRobustness, NeverCrashesOnOddInput)
 		EXPECT_EQ(r.ok, r.error.empty()) << text;
 		EXPECT_FALSE(r.ok) << text;
 	}
-	EXPECT_EQ(ParseSchedule(std::string(5000, ',') + " * * * *").error, "invalid minute value \"\"");
+	EXPECT_EQ(ParseSchedule(std::string(5000, ',') + " * * * *").error, "schedule is longer than 999 characters");
 	std::string many_items = "0";
-	for (int i = 0; i < 10000; i++)
+	for (int i = 1; i < 300; i++)
 		many_items += "," + std::to_string(i % 60);
 	EXPECT_EQ(MustParse(many_items + " * * * *").minutes, kAllMinutes);
+}
+
+/* pg_cron rejects 1000 bytes or more; so do we, whatever the form. */
+TEST(ParseRobustness, LengthLimit)
+{
+	EXPECT_TRUE(ParseSchedule("* * * * *" + std::string(990, ' ')).ok);
+	EXPECT_EQ(ParseSchedule("* * * * *" + std::string(991, ' ')).error, "schedule is longer than 999 characters");
+	EXPECT_TRUE(ParseSchedule(std::string(985, '0') + "1 * * * *").ok);
+	EXPECT_EQ(ParseSchedule("@daily" + std::string(994, ' ')).error, "schedule is longer than 999 characters");
 }
 
 } // namespace
