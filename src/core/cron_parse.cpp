@@ -4,7 +4,7 @@
  * of the month) in the day-of-month field and "N seconds" intervals.
  *
  * pg_cron compatibility is exact on purpose, quirks included: every schedule
- * pg_cron accepts is accepted with the same fire times (test/t/010_pgcron_diff.pl
+ * pg_cron accepts is accepted with the same fire times (test/t/014_pgcron_diff.pl
  * checks this against the real pg_cron). Its rules, learned by running it:
  *  - at most 999 characters; leading blank lines and `#` comment lines are
  *    skipped; fields are separated by spaces or tabs (not line breaks);
