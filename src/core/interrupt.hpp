@@ -62,6 +62,13 @@ public:
 		return stopped_;
 	}
 
+	/* The Interrupt polled, to hand on to nested work (which keeps its own count). */
+	const Interrupt &
+	Source() const
+	{
+		return interrupt_;
+	}
+
 private:
 	Interrupt interrupt_;
 	std::uint32_t stride_;
