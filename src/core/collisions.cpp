@@ -17,18 +17,28 @@
 namespace js::core {
 namespace {
 
-/* The horizon, the shared day sets and one profile per job, built once per call. */
+/*
+ * The horizon, the shared day sets and one profile per job, built once per
+ * call. Every loop over jobs or pairs steps `check`; once it stopped, the
+ * loops end early and the public functions report the call as cancelled
+ * (`profiles` may then be incomplete).
+ */
 struct Analysis {
 	collide::ZoneHorizon horizon;
 	collide::DaySets day_sets;
 	std::vector<collide::FireProfile> profiles;
+	InterruptCheck &check;
 
-	Analysis(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from)
-	    : horizon(tz, from), day_sets(horizon)
+	Analysis(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from,
+	         InterruptCheck &interrupt_check)
+	    : horizon(tz, from), day_sets(horizon), check(interrupt_check)
 	{
 		profiles.reserve(jobs.size());
-		for (const CollisionJob &job : jobs)
+		for (const CollisionJob &job : jobs) {
+			if (check.Step())
+				return;
 			profiles.push_back(collide::BuildFireProfile(job.schedule, job.offset, stagger_enabled, horizon, day_sets));
+		}
 	}
 
 	collide::FireProfile
@@ -49,7 +59,7 @@ struct Analysis {
 	{
 		int count = 0;
 		for (const collide::FireProfile &other : profiles)
-			if (Evaluate(candidate, other) && ++count >= stop_at)
+			if (check.Step() || (Evaluate(candidate, other) && ++count >= stop_at))
 				break;
 		return count;
 	}
@@ -70,6 +80,8 @@ CompareBucket(const Analysis &analysis, const std::vector<std::size_t> &bucket, 
 	for (std::size_t x = 0; x < bucket.size(); x++) {
 		const collide::FireProfile &a = analysis.profiles[bucket[x]];
 		for (std::size_t y = x + 1; y < bucket.size(); y++) {
+			if (analysis.check.Step())
+				return;
 			const collide::FireProfile &b = analysis.profiles[bucket[y]];
 			if (__builtin_ctzll(a.bucket_seconds & b.bucket_seconds) != second ||
 			    __builtin_ctzll(a.bucket_minutes & b.bucket_minutes) != minute)
@@ -84,15 +96,18 @@ CompareBucket(const Analysis &analysis, const std::vector<std::size_t> &bucket, 
 }
 
 } // namespace
-
 /*
  * Bucketing by second and minute keeps the pairwise comparison small even
  * when staggering is off and every 5-field job shares second 0.
  */
-std::vector<CollisionPair>
-FindCollisions(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from)
+Cancellable<std::vector<CollisionPair>>
+FindCollisions(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from,
+               const Interrupt &interrupt)
 {
-	const Analysis analysis(jobs, stagger_enabled, tz, from);
+	InterruptCheck check(interrupt);
+	const Analysis analysis(jobs, stagger_enabled, tz, from, check);
+	if (check.Stopped())
+		return Cancelled<std::vector<CollisionPair>>();
 	std::vector<std::vector<std::size_t>> buckets(kBuckets);
 	for (std::size_t i = 0; i < jobs.size(); i++) {
 		const collide::FireProfile &p = analysis.profiles[i];
@@ -101,12 +116,20 @@ FindCollisions(const std::vector<CollisionJob> &jobs, bool stagger_enabled, cons
 				buckets[static_cast<std::size_t>(__builtin_ctzll(sec) * 60 + __builtin_ctzll(min))].push_back(i);
 	}
 	std::vector<CollisionPair> out;
-	for (int b = 0; b < kBuckets; b++)
+	for (int b = 0; b < kBuckets && !check.Stopped(); b++)
 		CompareBucket(analysis, buckets[static_cast<std::size_t>(b)], b / 60, b % 60, out);
+	if (check.Stopped())
+		return Cancelled<std::vector<CollisionPair>>();
 	std::sort(out.begin(), out.end(), [](const CollisionPair &l, const CollisionPair &r) {
 		return std::tie(l.first_collision, l.index_a, l.index_b) < std::tie(r.first_collision, r.index_a, r.index_b);
 	});
-	return out;
+	return Completed(std::move(out));
+}
+
+std::vector<CollisionPair>
+FindCollisions(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from)
+{
+	return Uninterrupted(FindCollisions(jobs, stagger_enabled, tz, from, Interrupt{}));
 }
 
 /*
@@ -114,36 +137,48 @@ FindCollisions(const std::vector<CollisionJob> &jobs, bool stagger_enabled, cons
  * tie) and stops at the first collision-free one; the least colliding offset
  * is the first one met with the minimum count, hence also the closest.
  */
-FreeOffset
+Cancellable<FreeOffset>
 NearestFreeOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int wanted, const TimeZone &tz,
-                  Instant from)
+                  Instant from, const Interrupt &interrupt)
 {
 	constexpr bool kEnabled = true;
-	Analysis analysis(others, kEnabled, tz, from);
+	InterruptCheck check(interrupt);
+	Analysis analysis(others, kEnabled, tz, from, check);
 	wanted = std::clamp(wanted, kMinOffset, kMaxOffset);
 	/* Offsets only move 5-field cron schedules: for anything else every offset is the same as `wanted`. */
 	const bool shiftable = AppliedOffset(schedule, kMaxOffset, kEnabled) != 0;
 	FreeOffset result;
 	result.least_colliding_count = std::numeric_limits<int>::max();
-	for (int distance = 0; distance <= kMaxOffset; distance++) {
+	for (int distance = 0; distance <= kMaxOffset && !check.Stopped(); distance++) {
 		for (const int candidate : {wanted - distance, wanted + distance}) {
 			if (candidate < kMinOffset || candidate > kMaxOffset || (distance == 0 && candidate != wanted))
 				continue;
 			const collide::FireProfile profile = analysis.Profile(schedule, candidate, kEnabled);
 			const int count = analysis.CountColliding(profile, result.least_colliding_count);
+			if (check.Stopped())
+				return Cancelled<FreeOffset>();
 			if (count < result.least_colliding_count) {
 				result.least_colliding_offset = candidate;
 				result.least_colliding_count = count;
 			}
 			if (count == 0) {
 				result.free_offset = candidate;
-				return result;
+				return Completed(result);
 			}
 		}
 		if (!shiftable)
 			break;
 	}
-	return result;
+	if (check.Stopped())
+		return Cancelled<FreeOffset>();
+	return Completed(result);
+}
+
+FreeOffset
+NearestFreeOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int wanted, const TimeZone &tz,
+                  Instant from)
+{
+	return Uninterrupted(NearestFreeOffset(others, schedule, wanted, tz, from, Interrupt{}));
 }
 
 namespace {
@@ -172,31 +207,47 @@ SpreadOrder(const std::array<int, kSecondsOfMinute> &load)
 
 } // namespace
 
-int
-SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz, Instant from)
+Cancellable<int>
+SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz, Instant from,
+             const Interrupt &interrupt)
 {
 	constexpr bool kEnabled = true;
 	if (AppliedOffset(schedule, kMaxOffset, kEnabled) == 0)
-		return 0;
-	Analysis analysis(others, kEnabled, tz, from);
+		return Completed(0);
+	InterruptCheck check(interrupt);
+	Analysis analysis(others, kEnabled, tz, from, check);
 	std::array<int, kSecondsOfMinute> load{};
 	load[0] = 1; /* second 0 is where everyone else's crons fire */
 	for (const collide::FireProfile &p : analysis.profiles) {
+		if (check.Step())
+			break;
 		const std::uint64_t seconds = collide::FiringSeconds(p, analysis.horizon, analysis.day_sets);
 		for (int s = 0; s < kSecondsOfMinute; s++)
 			load[s] += static_cast<int>(seconds >> s & 1U);
 	}
 	int best = 0, best_count = std::numeric_limits<int>::max();
 	for (const int candidate : SpreadOrder(load)) {
+		if (check.Stopped())
+			break;
 		const int count = analysis.CountColliding(analysis.Profile(schedule, candidate, kEnabled), best_count);
+		if (check.Stopped())
+			break;
 		if (count == 0)
-			return candidate;
+			return Completed(candidate);
 		if (count < best_count) {
 			best = candidate;
 			best_count = count;
 		}
 	}
-	return best;
+	if (check.Stopped())
+		return Cancelled<int>();
+	return Completed(best);
+}
+
+int
+SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz, Instant from)
+{
+	return Uninterrupted(SpreadOffset(others, schedule, tz, from, Interrupt{}));
 }
 
 bool
@@ -235,31 +286,51 @@ MightMeet(const std::vector<CollisionJob> &others, const CronSchedule &schedule,
 	return out;
 }
 
+Cancellable<std::vector<std::size_t>>
+CollidingJobs(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int offset, bool stagger_enabled,
+              const TimeZone &tz, Instant from, const Interrupt &interrupt)
+{
+	InterruptCheck check(interrupt);
+	Analysis analysis(others, stagger_enabled, tz, from, check);
+	const collide::FireProfile profile = analysis.Profile(schedule, offset, stagger_enabled);
+	std::vector<std::size_t> out;
+	for (std::size_t i = 0; i < analysis.profiles.size() && !check.Step(); i++)
+		if (analysis.Evaluate(profile, analysis.profiles[i]))
+			out.push_back(i);
+	if (check.Stopped())
+		return Cancelled<std::vector<std::size_t>>();
+	return Completed(std::move(out));
+}
+
 std::vector<std::size_t>
 CollidingJobs(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int offset, bool stagger_enabled,
               const TimeZone &tz, Instant from)
 {
-	Analysis analysis(others, stagger_enabled, tz, from);
-	const collide::FireProfile profile = analysis.Profile(schedule, offset, stagger_enabled);
-	std::vector<std::size_t> out;
-	for (std::size_t i = 0; i < others.size(); i++)
-		if (analysis.Evaluate(profile, analysis.profiles[i]))
-			out.push_back(i);
-	return out;
+	return Uninterrupted(CollidingJobs(others, schedule, offset, stagger_enabled, tz, from, Interrupt{}));
 }
 
-std::array<int, kSecondsOfMinute>
-SecondDistribution(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from)
+Cancellable<std::array<int, kSecondsOfMinute>>
+SecondDistribution(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from,
+                   const Interrupt &interrupt)
 {
-	const Analysis analysis(jobs, stagger_enabled, tz, from);
+	InterruptCheck check(interrupt);
+	const Analysis analysis(jobs, stagger_enabled, tz, from, check);
 	std::array<int, kSecondsOfMinute> out{};
-	for (std::size_t i = 0; i < jobs.size(); i++) {
+	for (std::size_t i = 0; i < analysis.profiles.size() && !check.Step(); i++) {
 		const std::uint64_t seconds = collide::FiringSeconds(analysis.profiles[i], analysis.horizon, analysis.day_sets);
 		for (int s = 0; s < kSecondsOfMinute; s++)
 			if ((seconds >> s & 1U) != 0)
 				out[static_cast<std::size_t>(s)]++;
 	}
-	return out;
+	if (check.Stopped())
+		return Cancelled<std::array<int, kSecondsOfMinute>>();
+	return Completed(out);
+}
+
+std::array<int, kSecondsOfMinute>
+SecondDistribution(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from)
+{
+	return Uninterrupted(SecondDistribution(jobs, stagger_enabled, tz, from, Interrupt{}));
 }
 
 } // namespace js::core

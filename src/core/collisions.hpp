@@ -8,6 +8,11 @@
  * local time falls into a spring-forward gap fires at the transition instant
  * and can meet a job it never meets on ordinary days).
  *
+ * Cancellation: every function that loops over jobs or pairs has an
+ * overload taking an Interrupt (interrupt.hpp), polled every few hundred
+ * pairs or jobs; it returns a Cancellable whose value is empty when the poll
+ * asked to stop. The overloads without one run to completion.
+ *
  * Horizon: the kCollisionHorizonDays days (8 Julian years) after `from`. A
  * pair whose first common instant lies further out counts as collision-free;
  * 8 years cover every Feb-29-only schedule, also across 2100.
@@ -20,6 +25,7 @@
 
 #include "core/collision_horizon.hpp"
 #include "core/cron.hpp"
+#include "core/interrupt.hpp"
 
 #include <array>
 #include <cstddef>
@@ -57,6 +63,8 @@ struct CollisionPair {
  */
 std::vector<CollisionPair> FindCollisions(const std::vector<CollisionJob> &jobs, bool stagger_enabled,
                                           const TimeZone &tz, Instant from);
+Cancellable<std::vector<CollisionPair>> FindCollisions(const std::vector<CollisionJob> &jobs, bool stagger_enabled,
+                                                       const TimeZone &tz, Instant from, const Interrupt &interrupt);
 
 struct FreeOffset {
 	std::optional<int> free_offset; /* closest collision-free offset (ties: the lower) */
@@ -72,6 +80,8 @@ struct FreeOffset {
  */
 FreeOffset NearestFreeOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int wanted,
                              const TimeZone &tz, Instant from);
+Cancellable<FreeOffset> NearestFreeOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule,
+                                          int wanted, const TimeZone &tz, Instant from, const Interrupt &interrupt);
 
 /*
  * The offset a new job should get so that jobs spread over the minute: a
@@ -82,6 +92,8 @@ FreeOffset NearestFreeOffset(const std::vector<CollisionJob> &others, const Cron
  */
 int SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz,
                  Instant from);
+Cancellable<int> SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz,
+                              Instant from, const Interrupt &interrupt);
 
 /*
  * Indices of the jobs in `others` that could ever fire in the same second as
@@ -100,6 +112,9 @@ bool ZoneHasSpringGaps(const TimeZone &tz, Instant from);
 /* Indices (ascending) of the jobs in `others` that a job with `schedule` at `offset` collides with. */
 std::vector<std::size_t> CollidingJobs(const std::vector<CollisionJob> &others, const CronSchedule &schedule,
                                        int offset, bool stagger_enabled, const TimeZone &tz, Instant from);
+Cancellable<std::vector<std::size_t>> CollidingJobs(const std::vector<CollisionJob> &others,
+                                                    const CronSchedule &schedule, int offset, bool stagger_enabled,
+                                                    const TimeZone &tz, Instant from, const Interrupt &interrupt);
 
 /*
  * For each second of the minute, how many jobs have at least one effective
@@ -108,6 +123,9 @@ std::vector<std::size_t> CollidingJobs(const std::vector<CollisionJob> &others, 
  */
 std::array<int, kSecondsOfMinute> SecondDistribution(const std::vector<CollisionJob> &jobs, bool stagger_enabled,
                                                      const TimeZone &tz, Instant from);
+Cancellable<std::array<int, kSecondsOfMinute>> SecondDistribution(const std::vector<CollisionJob> &jobs,
+                                                                  bool stagger_enabled, const TimeZone &tz,
+                                                                  Instant from, const Interrupt &interrupt);
 
 } // namespace js::core
 

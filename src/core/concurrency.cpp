@@ -8,6 +8,7 @@
 #include "core/civil.hpp"
 
 #include <algorithm>
+#include <functional>
 
 namespace js::core {
 
@@ -15,6 +16,8 @@ namespace {
 
 constexpr std::int64_t kUsPerSecond = 1000000;
 constexpr std::int64_t kUsPerMinute = 60 * kUsPerSecond;
+/* Sweep events between two polls of the caller's Interrupt (each is a few nanoseconds). */
+constexpr std::uint32_t kSweepStride = 1U << 14;
 
 /* Start of the unit (minute, second) that holds t, also before the epoch. */
 std::int64_t
@@ -63,11 +66,46 @@ Finish(const Minute &m, std::vector<MinuteConcurrency> &out)
 	out.push_back(row);
 }
 
+/* Elements sorted in one uninterrupted std::sort (a few milliseconds). */
+constexpr std::size_t kSortChunk = std::size_t{1} << 16;
+
+/*
+ * std::sort in pieces the caller can interrupt: sorts chunks of kSortChunk,
+ * then merges neighbours bottom-up, polling between pieces. The order of
+ * equal elements may differ from one std::sort; the sweep does not depend on
+ * it. False if interrupted (the range is then only partly sorted).
+ */
+template <typename T, typename Less>
+bool
+SortInterruptible(std::vector<T> &v, Less less, InterruptCheck &check)
+{
+	const std::size_t n = v.size();
+	for (std::size_t lo = 0; lo < n; lo += kSortChunk) {
+		std::sort(v.begin() + lo, v.begin() + std::min(n, lo + kSortChunk), less);
+		if (check.PollNow())
+			return false;
+	}
+	for (std::size_t width = kSortChunk; width < n; width *= 2)
+		for (std::size_t lo = 0; lo + width < n; lo += 2 * width) {
+			std::inplace_merge(v.begin() + lo, v.begin() + lo + width, v.begin() + std::min(n, lo + 2 * width), less);
+			if (check.PollNow())
+				return false;
+		}
+	return true;
+}
+
 } // namespace
 
 std::vector<MinuteConcurrency>
 ConcurrencyByMinute(const RunInterval *runs, std::size_t count)
 {
+	return Uninterrupted(ConcurrencyByMinute(runs, count, Interrupt{}));
+}
+
+Cancellable<std::vector<MinuteConcurrency>>
+ConcurrencyByMinute(const RunInterval *runs, std::size_t count, const Interrupt &interrupt)
+{
+	InterruptCheck check(interrupt, kSweepStride);
 	std::vector<Start> starts;
 	std::vector<End> ends;
 	starts.reserve(count);
@@ -79,8 +117,10 @@ ConcurrencyByMinute(const RunInterval *runs, std::size_t count)
 		starts.push_back(Start{r.start_us, r.staggered});
 		ends.push_back(End{r.end_us, r.end_us == r.start_us});
 	}
-	std::sort(starts.begin(), starts.end(), [](const Start &a, const Start &b) { return a.t < b.t; });
-	std::sort(ends.begin(), ends.end());
+	if (!SortInterruptible(
+	        starts, [](const Start &a, const Start &b) { return a.t < b.t; }, check) ||
+	    !SortInterruptible(ends, std::less<End>(), check))
+		return Cancelled<std::vector<MinuteConcurrency>>();
 
 	std::vector<MinuteConcurrency> out;
 	Minute cur;
@@ -88,6 +128,8 @@ ConcurrencyByMinute(const RunInterval *runs, std::size_t count)
 	std::int64_t level = 0;
 	std::size_t si = 0, ei = 0;
 	while (si < starts.size() || ei < ends.size()) {
+		if (check.Step())
+			return Cancelled<std::vector<MinuteConcurrency>>();
 		bool is_end = ei < ends.size() && (si == starts.size() || ends[ei].t < starts[si].t ||
 		                                   (ends[ei].t == starts[si].t && !ends[ei].zero_length));
 		std::int64_t t = is_end ? ends[ei].t : starts[si].t;
@@ -117,7 +159,7 @@ ConcurrencyByMinute(const RunInterval *runs, std::size_t count)
 	}
 	if (have_minute)
 		Finish(cur, out);
-	return out;
+	return Completed(std::move(out));
 }
 
 } // namespace js::core

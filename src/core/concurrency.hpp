@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include "core/interrupt.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -38,6 +40,9 @@ struct MinuteConcurrency {
  * it. Intervals with end_us < start_us are ignored.
  */
 std::vector<MinuteConcurrency> ConcurrencyByMinute(const RunInterval *runs, std::size_t count);
+/* The same, polling `interrupt` while sorting and sweeping (cancelled: no rows at all). */
+Cancellable<std::vector<MinuteConcurrency>> ConcurrencyByMinute(const RunInterval *runs, std::size_t count,
+                                                                const Interrupt &interrupt);
 
 inline std::vector<MinuteConcurrency>
 ConcurrencyByMinute(const std::vector<RunInterval> &runs)

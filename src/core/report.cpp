@@ -18,11 +18,14 @@ NextEffectiveFire(const CronSchedule &schedule, int offset, bool stagger_enabled
 	return *nominal + shift;
 }
 
-StaggerReport
-ParseStaggerJobs(const std::vector<StaggerJobInput> &inputs)
+Cancellable<StaggerReport>
+ParseStaggerJobs(const std::vector<StaggerJobInput> &inputs, const Interrupt &interrupt)
 {
+	InterruptCheck check(interrupt);
 	StaggerReport report;
 	for (const StaggerJobInput &in : inputs) {
+		if (check.Step())
+			return Cancelled<StaggerReport>();
 		ParseResult parsed = ParseSchedule(in.schedule_text);
 		if (!parsed.ok) {
 			report.invalid.push_back(in.name + ": " + parsed.error);
@@ -32,35 +35,71 @@ ParseStaggerJobs(const std::vector<StaggerJobInput> &inputs)
 		report.schedule_texts.push_back(in.schedule_text);
 		report.last_nominals.push_back(in.last_nominal);
 	}
+	return Completed(std::move(report));
+}
+
+StaggerReport
+ParseStaggerJobs(const std::vector<StaggerJobInput> &inputs)
+{
+	return Uninterrupted(ParseStaggerJobs(inputs, Interrupt{}));
+}
+
+Cancellable<StaggerReport>
+AnalyzeStagger(const std::vector<StaggerJobInput> &inputs, bool stagger_enabled, const TimeZone &tz, Instant now,
+               const Interrupt &interrupt)
+{
+	Cancellable<StaggerReport> report = ParseStaggerJobs(inputs, interrupt);
+	if (report.cancelled)
+		return report;
+	Cancellable<std::vector<CollisionPair>> pairs =
+	    FindCollisions(report.value.jobs, stagger_enabled, tz, now, interrupt);
+	if (pairs.cancelled)
+		return Cancelled<StaggerReport>();
+	report.value.pairs = std::move(pairs.value);
 	return report;
 }
 
 StaggerReport
 AnalyzeStagger(const std::vector<StaggerJobInput> &inputs, bool stagger_enabled, const TimeZone &tz, Instant now)
 {
-	StaggerReport report = ParseStaggerJobs(inputs);
-	report.pairs = FindCollisions(report.jobs, stagger_enabled, tz, now);
-	return report;
+	return Uninterrupted(AnalyzeStagger(inputs, stagger_enabled, tz, now, Interrupt{}));
 }
 
-SummaryInput
-SummarizeStagger(const StaggerReport &report, bool stagger_enabled, const TimeZone &tz, Instant now)
+Cancellable<SummaryInput>
+SummarizeStagger(const StaggerReport &report, bool stagger_enabled, const TimeZone &tz, Instant now,
+                 const Interrupt &interrupt)
 {
+	InterruptCheck check(interrupt);
 	SummaryInput s;
 	s.stagger_enabled = stagger_enabled;
 	s.timezone = tz.Name();
 	for (std::size_t i = 0; i < report.jobs.size(); i++) {
+		if (check.Step())
+			return Cancelled<SummaryInput>();
 		const CollisionJob &job = report.jobs[i];
 		s.jobs.push_back(SummaryJobLine{
 		    job.name, report.schedule_texts[i],
 		    EffectiveScheduleText(job.schedule, report.schedule_texts[i], job.offset, stagger_enabled), job.offset,
 		    NextEffectiveFire(job.schedule, job.offset, stagger_enabled, tz, now, report.last_nominals[i])});
 	}
-	s.distribution = SecondDistribution(report.jobs, stagger_enabled, tz, now);
-	for (const CollisionPair &p : report.pairs)
+	Cancellable<std::array<int, kSecondsOfMinute>> distribution =
+	    SecondDistribution(report.jobs, stagger_enabled, tz, now, interrupt);
+	if (distribution.cancelled)
+		return Cancelled<SummaryInput>();
+	s.distribution = distribution.value;
+	for (const CollisionPair &p : report.pairs) {
+		if (check.Step())
+			return Cancelled<SummaryInput>();
 		s.collisions.push_back(SummaryCollision{report.jobs[p.index_a].name, report.jobs[p.index_b].name, p.second,
 		                                        p.first_collision, p.collisions_per_day});
-	return s;
+	}
+	return Completed(std::move(s));
+}
+
+SummaryInput
+SummarizeStagger(const StaggerReport &report, bool stagger_enabled, const TimeZone &tz, Instant now)
+{
+	return Uninterrupted(SummarizeStagger(report, stagger_enabled, tz, now, Interrupt{}));
 }
 
 } // namespace js::core

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/collisions.hpp"
+#include "core/interrupt.hpp"
 #include "core/summary.hpp"
 
 #include <cstdint>
@@ -34,16 +35,21 @@ struct StaggerReport {
 
 /* Parses the jobs (no collision analysis). */
 StaggerReport ParseStaggerJobs(const std::vector<StaggerJobInput> &inputs);
+Cancellable<StaggerReport> ParseStaggerJobs(const std::vector<StaggerJobInput> &inputs, const Interrupt &interrupt);
 
-/* Parses the jobs and finds the colliding pairs as of `now`. */
+/* Parses the jobs and finds the colliding pairs as of `now` (cancelled: no report at all). */
 StaggerReport AnalyzeStagger(const std::vector<StaggerJobInput> &inputs, bool stagger_enabled, const TimeZone &tz,
                              Instant now);
+Cancellable<StaggerReport> AnalyzeStagger(const std::vector<StaggerJobInput> &inputs, bool stagger_enabled,
+                                          const TimeZone &tz, Instant now, const Interrupt &interrupt);
 
 /*
  * The summary input of an analysed report: the offset column is the
  * configured offset, the effective column what the job fires at.
  */
 SummaryInput SummarizeStagger(const StaggerReport &report, bool stagger_enabled, const TimeZone &tz, Instant now);
+Cancellable<SummaryInput> SummarizeStagger(const StaggerReport &report, bool stagger_enabled, const TimeZone &tz,
+                                           Instant now, const Interrupt &interrupt);
 
 /*
  * The next effective fire instant after `now`, as the scheduler computes it:

@@ -6,10 +6,43 @@
 extern "C" {
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "utils/memutils.h"
 }
 
 namespace js::pg {
+
+namespace {
+
+/*
+ * Core's poll: only reads the flags the signal handlers set (a statement
+ * timeout sets QueryCancelPending too). Other pending interrupts (sinval
+ * catch-up, parallel messages, ...) do not stop core work: processing them
+ * raises no error. A cancel that cannot be processed now (interrupts held
+ * off) does not stop it either, so that RaiseInterrupt() always raises.
+ */
+bool
+PollPostgresInterrupts(void *)
+{
+	return InterruptPending && (QueryCancelPending || ProcDiePending) && INTERRUPTS_CAN_BE_PROCESSED();
+}
+
+} // namespace
+
+core::Interrupt
+PgInterrupt()
+{
+	return core::Interrupt{&PollPostgresInterrupts, nullptr};
+}
+
+void
+RaiseInterrupt()
+{
+	CHECK_FOR_INTERRUPTS();
+	/* Not reached when the poll said stop (the flags stay set until processed); kept as a safety net. */
+	ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("canceling statement: job_stagger work was interrupted")));
+	pg_unreachable();
+}
 
 void
 RaiseCppError(const CppError &err)

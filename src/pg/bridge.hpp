@@ -17,9 +17,19 @@
  * Callers keep only trivially destructible locals in the frames between
  * CallCpp and the PG_TRY/sigsetjmp that catches PostgreSQL errors.
  *
+ * Long core work is cancellable (statement_timeout, pg_cancel_backend,
+ * termination): CallCore() hands the lambda PgInterrupt(), whose poll only
+ * reads PostgreSQL's volatile interrupt flags (it never calls
+ * CHECK_FOR_INTERRUPTS, which would longjmp over C++ frames). Core returns
+ * early with a "cancelled" outcome, the lambda returns false, and once the
+ * C++ frames are gone RaiseInterrupt() calls CHECK_FOR_INTERRUPTS(), which
+ * raises the proper error ("canceling statement due to statement timeout").
+ *
  * This header includes no PostgreSQL header: include it before postgres.h.
  */
 #pragma once
+
+#include "core/interrupt.hpp"
 
 #include <cstddef>
 #include <cstring>
@@ -79,6 +89,30 @@ CallCpp(Fn &&fn)
 	CppError err;
 	if (!TryCpp(fn, &err))
 		RaiseCppError(err);
+}
+
+/* An Interrupt that says stop when a query cancel or a termination is pending and can be processed. */
+core::Interrupt PgInterrupt();
+
+/* After core stopped for PgInterrupt(): CHECK_FOR_INTERRUPTS() raises the pending error (call outside C++ frames). */
+[[noreturn]] void RaiseInterrupt();
+
+/*
+ * CallCpp for core work that polls PgInterrupt(): fn(interrupt) returns false
+ * when core reported "cancelled", and the pending cancel is raised once the
+ * C++ frames are gone.
+ */
+template <typename Fn>
+void
+CallCore(Fn &&fn)
+{
+	CppError err;
+	bool completed = false;
+	const core::Interrupt interrupt = PgInterrupt();
+	if (!TryCpp([&] { completed = fn(interrupt); }, &err))
+		RaiseCppError(err);
+	if (!completed)
+		RaiseInterrupt();
 }
 
 /*

@@ -5,12 +5,23 @@
  * follows the server-wide value (postgresql.conf, ALTER SYSTEM + reload),
  * while a superuser may SET them in a session to preview their effect with
  * stagger_next_runs(), stagger_apply_cron() or stagger_summary().
+ *
+ * Check hooks reject values that cannot work, with a DETAIL saying why and a
+ * HINT saying what would. Two rules relate two parameters (pool_crit_pct >=
+ * pool_warn_pct; history_retention >= kpi_interval when both are on). A hook
+ * only sees the other parameter's value at the time: its current value, or,
+ * while the library is being loaded and the other one is not defined yet, its
+ * value from the configuration files. A reload applies the files in order,
+ * so moving both parameters of a pair past each other in one reload can be
+ * refused midway (LOG "invalid value", that one keeps its old value); a
+ * second reload then applies it. README.md (Configuration) says so.
  */
 #include "pg/guc.hpp"
 #include "core/cron.hpp"
 #include "pg/bridge.hpp"
 
 #include <climits>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -44,6 +55,102 @@ namespace {
 constexpr int kMaxRunningJobsLimit = 10000;
 constexpr int kMaxPrestartLeadMs = 10000;
 constexpr int kMaxCatchupWindowS = 86400;
+constexpr int kDefaultPoolWarnPct = 80;
+constexpr int kDefaultPoolCritPct = 90;
+constexpr int kDefaultHistoryRetentionS = 14 * 86400;
+constexpr int kDefaultKpiIntervalS = 6 * 3600;
+
+/*
+ * The value of another integer parameter as a check hook can see it: its
+ * current value once defined, its value from the configuration files while
+ * it is still a placeholder, else `fallback` (its default). Units are parsed
+ * with `flags` (GUC_UNIT_S, ...). Reads only, never raises.
+ */
+int
+OtherInt(const char *name, int flags, int fallback)
+{
+	const char *text = GetConfigOption(name, true, false);
+	int value = fallback;
+	if (text == nullptr || !parse_int(text, &value, flags, nullptr))
+		return fallback; /* unset, or a placeholder its own hook will reject */
+	return value;
+}
+
+/* A database name the scheduler can connect to: not empty, shorter than NAMEDATALEN. */
+bool
+CheckDatabaseName(char **newval, void **extra, GucSource source)
+{
+	const char *name = *newval;
+	if (name == nullptr || name[0] == '\0') {
+		GUC_check_errdetail("job_stagger.database_name must name the database that holds the job tables.");
+		GUC_check_errhint("Set it to an existing database, for example 'postgres' (the default).");
+		return false;
+	}
+	if (strlen(name) >= NAMEDATALEN) {
+		GUC_check_errdetail("Database names are at most %d bytes long; this one has %zu.", NAMEDATALEN - 1,
+		                    strlen(name));
+		GUC_check_errhint("Use the exact name of an existing database.");
+		return false;
+	}
+	return true;
+}
+
+/* The critical pool threshold must not be below the warning one (else "critical" comes first). */
+bool
+PoolPairOk(int warn, int crit)
+{
+	if (crit >= warn)
+		return true;
+	GUC_check_errdetail("job_stagger.pool_crit_pct (%d) must be at least job_stagger.pool_warn_pct (%d).", crit, warn);
+	GUC_check_errhint("Change job_stagger.pool_warn_pct first when lowering both, or job_stagger.pool_crit_pct first "
+	                  "when raising both, with a reload in between (ALTER SYSTEM, then SELECT pg_reload_conf()).");
+	return false;
+}
+
+bool
+CheckPoolWarnPct(int *newval, void **extra, GucSource source)
+{
+	return source == PGC_S_DEFAULT ||
+	       PoolPairOk(*newval, OtherInt("job_stagger.pool_crit_pct", 0, kDefaultPoolCritPct));
+}
+
+bool
+CheckPoolCritPct(int *newval, void **extra, GucSource source)
+{
+	return source == PGC_S_DEFAULT ||
+	       PoolPairOk(OtherInt("job_stagger.pool_warn_pct", 0, kDefaultPoolWarnPct), *newval);
+}
+
+/*
+ * A KPI snapshot summarises the last kpi_interval of run history: history
+ * kept for less than that would be purged out from under it (0 = off / keep).
+ */
+bool
+RetentionPairOk(int retention_s, int kpi_s)
+{
+	if (retention_s == 0 || kpi_s == 0 || retention_s >= kpi_s)
+		return true;
+	GUC_check_errdetail("job_stagger.history_retention (%d s) is shorter than job_stagger.kpi_interval (%d s): each "
+	                    "KPI snapshot covers the last kpi_interval of run history, which would be partly purged.",
+	                    retention_s, kpi_s);
+	GUC_check_errhint("Keep history at least as long as job_stagger.kpi_interval, shorten or turn off (0) "
+	                  "job_stagger.kpi_interval first, or keep history forever (0).");
+	return false;
+}
+
+bool
+CheckHistoryRetention(int *newval, void **extra, GucSource source)
+{
+	return source == PGC_S_DEFAULT ||
+	       RetentionPairOk(*newval, OtherInt("job_stagger.kpi_interval", GUC_UNIT_S, kDefaultKpiIntervalS));
+}
+
+bool
+CheckKpiInterval(int *newval, void **extra, GucSource source)
+{
+	return source == PGC_S_DEFAULT ||
+	       RetentionPairOk(OtherInt("job_stagger.history_retention", GUC_UNIT_S, kDefaultHistoryRetentionS), *newval);
+}
 
 /* Accepts only time zones the cron engine can load (IANA names). */
 bool
@@ -77,7 +184,8 @@ DefineSchedulerGucs()
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomStringVariable("job_stagger.database_name", "Database that holds the job_stagger job tables.",
 		                           "The scheduler connects to this database; jobs may target any database.",
-		                           &guc_database_name, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+		                           &guc_database_name, "postgres", PGC_POSTMASTER, 0, CheckDatabaseName, nullptr,
+		                           nullptr);
 	DefineCustomIntVariable("job_stagger.max_running_jobs", "Maximum number of job runs executing at once.",
 	                        "Runs due while the limit is reached wait for a free slot. Each run uses one background "
 	                        "worker: keep max_worker_processes above this value.",
@@ -120,20 +228,21 @@ DefineObservabilityGucs()
 	DefineCustomBoolVariable("job_stagger.log_pool", "Log a line for every pool sample.", nullptr, &guc_log_pool, false,
 	                         PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("job_stagger.pool_warn_pct", "Pool use (percent) above which a sample is a WARNING.",
-	                        nullptr, &guc_pool_warn_pct, 80, 0, 100, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-	DefineCustomIntVariable("job_stagger.pool_crit_pct",
-	                        "Pool use (percent) above which a sample is a critical WARNING.", nullptr,
-	                        &guc_pool_crit_pct, 90, 0, 100, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	                        nullptr, &guc_pool_warn_pct, kDefaultPoolWarnPct, 0, 100, PGC_SIGHUP, 0, CheckPoolWarnPct,
+	                        nullptr, nullptr);
+	DefineCustomIntVariable(
+	    "job_stagger.pool_crit_pct", "Pool use (percent) above which a sample is a critical WARNING.", nullptr,
+	    &guc_pool_crit_pct, kDefaultPoolCritPct, 0, 100, PGC_SIGHUP, 0, CheckPoolCritPct, nullptr, nullptr);
 	DefineCustomIntVariable("job_stagger.slow_job_threshold_ms", "Runs longer than this are logged as a WARNING.",
 	                        "0 turns the warning off.", &guc_slow_job_threshold_ms, 2000, 0, INT_MAX, PGC_SIGHUP,
 	                        GUC_UNIT_MS, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("job_stagger.history_retention", "How long run history and samples are kept.",
 	                        "Older rows are purged by the scheduler in small batches; 0 keeps everything.",
-	                        &guc_history_retention_s, 14 * 86400, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
-	                        nullptr);
+	                        &guc_history_retention_s, kDefaultHistoryRetentionS, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S,
+	                        CheckHistoryRetention, nullptr, nullptr);
 	DefineCustomIntVariable("job_stagger.kpi_interval", "How often the scheduler stores a KPI snapshot.",
-	                        "0 turns automatic snapshots off.", &guc_kpi_interval_s, 6 * 3600, 0, kMaxSeconds,
-	                        PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+	                        "0 turns automatic snapshots off.", &guc_kpi_interval_s, kDefaultKpiIntervalS, 0,
+	                        kMaxSeconds, PGC_SIGHUP, GUC_UNIT_S, CheckKpiInterval, nullptr, nullptr);
 	DefineCustomBoolVariable("job_stagger.auto_rollback",
 	                         "Stop staggering automatically when a rollback trigger fires.",
 	                         "The scheduler sets job_stagger.enabled = off (ALTER SYSTEM) and logs why.",

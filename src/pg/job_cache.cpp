@@ -102,17 +102,21 @@ MakeEntry(int64 jobid, const char *name, const char *schedule, int offset)
 	return job;
 }
 
-/* Builds a map from rows (C++ inside CallCpp). */
-void
-FillMap(JobMap &map, const JobRows &rows)
+/* Builds a map from rows (C++ inside CallCore); false if interrupted (the map is then incomplete). */
+bool
+FillMap(JobMap &map, const JobRows &rows, const core::Interrupt &interrupt)
 {
+	core::InterruptCheck check(interrupt);
 	map.clear();
 	for (int i = 0; i < rows.count; i++) {
+		if (check.Step())
+			return false;
 		CachedJob job = MakeEntry(rows.jobids[i], rows.names[i], rows.schedules[i], rows.offsets[i]);
 		if (rows.has_last_nominal[i])
 			job.last_nominal = rows.last_nominals[i];
 		map.emplace(job.jobid, std::move(job));
 	}
+	return true;
 }
 
 uint64
@@ -144,10 +148,11 @@ ActiveJobs()
 		return *cache;
 	cache_loaded = false;
 	JobRows rows = ReadJobRows(false);
-	CallCpp([&] {
+	/* Interrupted: raises with cache_loaded false, so the half-filled map is read again next time. */
+	CallCore([&](const core::Interrupt &interrupt) {
 		if (!cache)
 			cache = std::make_unique<JobMap>();
-		FillMap(*cache, rows);
+		return FillMap(*cache, rows, interrupt);
 	});
 	cache_loaded = shared;
 	cache_generation = generation;
@@ -160,10 +165,10 @@ const JobMap &
 ActiveJobsWithLastRun()
 {
 	JobRows rows = ReadJobRows(true);
-	CallCpp([&] {
+	CallCore([&](const core::Interrupt &interrupt) {
 		if (!summary_jobs)
 			summary_jobs = std::make_unique<JobMap>();
-		FillMap(*summary_jobs, rows);
+		return FillMap(*summary_jobs, rows, interrupt);
 	});
 	return *summary_jobs;
 }

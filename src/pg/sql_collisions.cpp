@@ -23,6 +23,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -58,14 +59,16 @@ ReadOverrides()
 	return list;
 }
 
-/* The jobs as core input for the report functions, offsets overridden (C++). */
+/* The jobs as core input for the report functions, offsets overridden (C++; stops early once `check` stopped). */
 std::vector<js::core::StaggerJobInput>
-ToInputs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list)
+ToInputs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list, js::core::InterruptCheck &check)
 {
 	std::map<std::string, int> overrides = OverrideMap(list);
 	std::vector<js::core::StaggerJobInput> inputs;
 	inputs.reserve(jobs.size());
 	for (const auto &[jobid, job] : jobs) {
+		if (check.Step())
+			break;
 		auto o = overrides.find(job.name);
 		inputs.push_back(js::core::StaggerJobInput{
 		    jobid, job.name, job.schedule_text, o != overrides.end() ? o->second : job.table_offset, job.last_nominal});
@@ -73,14 +76,17 @@ ToInputs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list)
 	return inputs;
 }
 
-/* The parsed jobs, offsets overridden, leaving out `exclude` and unparsable ones (C++). */
+/* The parsed jobs, offsets overridden, leaving out `exclude` and unparsable ones (C++; stops early as above). */
 std::vector<js::core::CollisionJob>
-ToCollisionJobs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list, int64 exclude)
+ToCollisionJobs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list, int64 exclude,
+                js::core::InterruptCheck &check)
 {
 	std::map<std::string, int> overrides = OverrideMap(list);
 	std::vector<js::core::CollisionJob> out;
 	out.reserve(jobs.size());
 	for (const auto &[jobid, job] : jobs) {
+		if (check.Step())
+			break;
 		if (jobid == exclude || !job.schedule_ok)
 			continue;
 		auto o = overrides.find(job.name);
@@ -92,15 +98,19 @@ ToCollisionJobs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list, in
 
 /*
  * The jobs that might meet `schedule` (a small subset, see MightMeet), taken
- * straight from the cache without copying the others (C++).
+ * straight from the cache without copying the others (C++; stops early once
+ * `check` stopped).
  */
 std::vector<js::core::CollisionJob>
 Candidates(const js::pg::JobMap &jobs, const std::map<std::string, int> &overrides,
-           const js::core::CronSchedule &schedule, int64 exclude, const js::core::TimeZone &tz, int64 now)
+           const js::core::CronSchedule &schedule, int64 exclude, const js::core::TimeZone &tz, int64 now,
+           js::core::InterruptCheck &check)
 {
 	const bool gaps = js::core::ZoneHasSpringGaps(tz, now);
 	std::vector<js::core::CollisionJob> out;
 	for (const auto &[jobid, job] : jobs) {
+		if (check.Step())
+			break;
 		if (jobid == exclude || !job.schedule_ok || !js::core::MightMeetPair(job.schedule, schedule, gaps))
 			continue;
 		auto o = overrides.find(job.name);
@@ -138,16 +148,21 @@ struct JobReport {
 	int least_count;
 };
 
-/* Free and least-colliding offsets of one job against the others (C++). */
-void
+/* Free and least-colliding offsets of one job against the others (C++); false if cancelled. */
+bool
 FillFreeOffset(const std::vector<js::core::CollisionJob> &others, const js::core::CollisionJob &job,
-               const js::core::TimeZone &tz, int64 now, JobReport &out)
+               const js::core::TimeZone &tz, int64 now, const js::core::Interrupt &interrupt, JobReport &out)
 {
-	js::core::FreeOffset free = js::core::NearestFreeOffset(others, job.schedule, job.offset, tz, now);
+	js::core::Cancellable<js::core::FreeOffset> result =
+	    js::core::NearestFreeOffset(others, job.schedule, job.offset, tz, now, interrupt);
+	if (result.cancelled)
+		return false;
+	const js::core::FreeOffset &free = result.value;
 	out.has_free = free.free_offset.has_value();
 	out.free_offset = free.free_offset.value_or(0);
 	out.least_offset = free.least_colliding_offset;
 	out.least_count = free.least_colliding_count;
+	return true;
 }
 
 /* Copies names into a JobReport (C++). */
@@ -160,30 +175,38 @@ SetColliding(const std::vector<std::string> &names, JobReport &out)
 		out.colliding[k] = js::pg::PallocCopy(names[k]);
 }
 
-/* Names of the jobs each job collides with: one pass over all pairs (for many jobs at once). */
-std::map<int64, std::vector<std::string>>
-CollidingByJob(const std::vector<js::core::CollisionJob> &jobs, const js::core::TimeZone &tz, int64 now)
+/* Names of the jobs each job collides with: one pass over all pairs (for many jobs at once); false if cancelled. */
+bool
+CollidingByJob(const std::vector<js::core::CollisionJob> &jobs, const js::core::TimeZone &tz, int64 now,
+               js::core::InterruptCheck &check, std::map<int64, std::vector<std::string>> &out)
 {
-	std::map<int64, std::vector<std::string>> out;
-	for (const js::core::CollisionPair &p : js::core::FindCollisions(jobs, true, tz, now)) {
+	js::core::Cancellable<std::vector<js::core::CollisionPair>> pairs =
+	    js::core::FindCollisions(jobs, true, tz, now, check.Source());
+	for (const js::core::CollisionPair &p : pairs.value) {
+		if (check.Step())
+			break;
 		out[jobs[p.index_a].jobid].push_back(jobs[p.index_b].name);
 		out[jobs[p.index_b].jobid].push_back(jobs[p.index_a].name);
 	}
-	return out;
+	return !pairs.cancelled && !check.Stopped();
 }
 
-/* One job against the others that might meet it: colliding names and free offsets (C++). */
-void
+/* One job against the others that might meet it: colliding names and free offsets (C++); false if cancelled. */
+bool
 ReportOne(const js::pg::JobMap &map, const std::map<std::string, int> &overrides, const js::core::CollisionJob &job,
-          const js::core::TimeZone &tz, int64 now, JobReport &out)
+          const js::core::TimeZone &tz, int64 now, js::core::InterruptCheck &check, JobReport &out)
 {
-	std::vector<js::core::CollisionJob> others = Candidates(map, overrides, job.schedule, job.jobid, tz, now);
+	const js::core::Interrupt &interrupt = check.Source();
+	std::vector<js::core::CollisionJob> others = Candidates(map, overrides, job.schedule, job.jobid, tz, now, check);
+	js::core::Cancellable<std::vector<std::size_t>> colliding =
+	    js::core::CollidingJobs(others, job.schedule, job.offset, true, tz, now, interrupt);
+	if (check.Stopped() || colliding.cancelled)
+		return false;
 	std::vector<std::string> names;
-	for (std::size_t k : js::core::CollidingJobs(others, job.schedule, job.offset, true, tz, now))
+	for (std::size_t k : colliding.value)
 		names.push_back(others[k].name);
 	SetColliding(names, out);
-	if (!names.empty())
-		FillFreeOffset(others, job, tz, now, out);
+	return names.empty() || FillFreeOffset(others, job, tz, now, interrupt, out);
 }
 
 /*
@@ -198,15 +221,18 @@ BuildJobReports(const js::pg::JobMap &map, const js::pg::OverrideList &list, con
 {
 	JobReport *reports = nullptr;
 	int64 now = NowInstant();
-	js::pg::CallCpp([&] {
+	js::pg::CallCore([&](const js::core::Interrupt &interrupt) {
+		js::core::InterruptCheck check(interrupt);
 		js::core::TimeZone tz = js::pg::CurrentTimeZone();
 		std::map<std::string, int> overrides = OverrideMap(list);
 		const bool one_by_one = nids <= kMaxJobsWithFreeOffset;
 		std::map<int64, std::vector<std::string>> bulk;
-		if (!one_by_one)
-			bulk = CollidingByJob(ToCollisionJobs(map, list, -1), tz, now);
+		if (!one_by_one && !CollidingByJob(ToCollisionJobs(map, list, -1, check), tz, now, check, bulk))
+			return false;
 		reports = static_cast<JobReport *>(js::pg::PallocOrThrow(sizeof(JobReport) * (nids + 1)));
 		for (int r = 0; r < nids; r++) {
+			if (check.Step())
+				return false;
 			auto it = map.find(ids[r]);
 			if (it == map.end() || !it->second.schedule_ok)
 				continue;
@@ -218,11 +244,14 @@ BuildJobReports(const js::pg::JobMap &map, const js::pg::OverrideList &list, con
 			out.jobid = job.jobid;
 			out.name = js::pg::PallocCopy(job.name);
 			out.offset = job.offset;
-			if (one_by_one)
-				ReportOne(map, overrides, job, tz, now, out);
-			else
+			if (one_by_one) {
+				if (!ReportOne(map, overrides, job, tz, now, check, out))
+					return false;
+			} else {
 				SetColliding(bulk[job.jobid], out);
+			}
 		}
+		return !check.Stopped();
 	});
 	return reports;
 }
@@ -275,18 +304,30 @@ job_stagger_collisions(PG_FUNCTION_ARGS)
 	PairRow *pairs = nullptr;
 	int npairs = 0;
 
-	js::pg::CallCpp([&] {
-		js::core::StaggerReport report =
-		    js::core::AnalyzeStagger(ToInputs(rows, overrides), enabled, js::pg::CurrentTimeZone(), now);
+	js::pg::CallCore([&](const js::core::Interrupt &interrupt) {
+		js::core::InterruptCheck check(interrupt);
+		std::vector<js::core::StaggerJobInput> inputs = ToInputs(rows, overrides, check);
+		if (check.Stopped())
+			return false;
+		js::core::Cancellable<js::core::StaggerReport> analysed =
+		    js::core::AnalyzeStagger(inputs, enabled, js::pg::CurrentTimeZone(), now, interrupt);
+		if (analysed.cancelled)
+			return false;
+		const js::core::StaggerReport &report = analysed.value;
 		pairs = static_cast<PairRow *>(js::pg::PallocOrThrow(sizeof(PairRow) * (report.pairs.size() + 1)));
-		for (const js::core::CollisionPair &p : report.pairs)
+		for (const js::core::CollisionPair &p : report.pairs) {
+			if (check.Step())
+				return false;
 			pairs[npairs++] = PairRow{js::pg::PallocCopy(report.jobs[p.index_a].name),
 			                          js::pg::PallocCopy(report.jobs[p.index_b].name), p.second, p.first_collision,
 			                          p.collisions_per_day};
+		}
+		return true;
 	});
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	for (int i = 0; i < npairs; i++) {
+		CHECK_FOR_INTERRUPTS();
 		Datum values[5] = {
 		    CStringGetTextDatum(pairs[i].job_a), CStringGetTextDatum(pairs[i].job_b), Int32GetDatum(pairs[i].second),
 		    TimestampTzGetDatum(js::pg::InstantToTimestamp(pairs[i].first)), Int64GetDatum(pairs[i].per_day)};
@@ -307,14 +348,26 @@ job_stagger_summary(PG_FUNCTION_ARGS)
 	char *summary = nullptr;
 	char *note = AutoRollbackNote();
 
-	js::pg::CallCpp([&] {
+	js::pg::CallCore([&](const js::core::Interrupt &interrupt) {
+		js::core::InterruptCheck check(interrupt);
 		js::core::TimeZone tz = js::pg::CurrentTimeZone();
-		js::core::StaggerReport report = js::core::AnalyzeStagger(ToInputs(rows, overrides), enabled, tz, now);
-		js::core::SummaryInput input = js::core::SummarizeStagger(report, enabled, tz, now);
+		std::vector<js::core::StaggerJobInput> inputs = ToInputs(rows, overrides, check);
+		if (check.Stopped())
+			return false;
+		js::core::Cancellable<js::core::StaggerReport> report =
+		    js::core::AnalyzeStagger(inputs, enabled, tz, now, interrupt);
+		if (report.cancelled)
+			return false;
+		js::core::Cancellable<js::core::SummaryInput> summarized =
+		    js::core::SummarizeStagger(report.value, enabled, tz, now, interrupt);
+		if (summarized.cancelled)
+			return false;
+		js::core::SummaryInput &input = summarized.value;
 		input.max_collision_lines = kSummaryMaxCollisionLines;
 		if (note != nullptr)
 			input.auto_rollback_note = note;
 		summary = js::pg::PallocCopy(js::core::FormatSummary(input));
+		return true;
 	});
 	PG_RETURN_TEXT_P(cstring_to_text(summary));
 }
@@ -345,6 +398,7 @@ job_stagger_collision_report(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	for (int i = 0; i < count; i++) {
+		CHECK_FOR_INTERRUPTS();
 		const JobReport &r = reports[i];
 		bool with_free = r.ncolliding > 0 && nids <= kMaxJobsWithFreeOffset;
 		Datum values[7] = {Int64GetDatum(r.jobid),       CStringGetTextDatum(r.name),
@@ -374,14 +428,19 @@ job_stagger_spread_offset(PG_FUNCTION_ARGS)
 	int64 now = NowInstant();
 	int offset = 0;
 
-	js::pg::CallCpp([&] {
+	js::pg::CallCore([&](const js::core::Interrupt &interrupt) {
 		js::core::ParseResult parsed = js::core::ParseSchedule(schedule);
 		if (!parsed.ok)
-			return;
+			return true;
+		js::core::InterruptCheck check(interrupt);
 		js::core::TimeZone tz = js::pg::CurrentTimeZone();
 		std::vector<js::core::CollisionJob> others =
-		    Candidates(rows, OverrideMap(overrides), parsed.schedule, exclude, tz, now);
-		offset = js::core::SpreadOffset(others, parsed.schedule, tz, now);
+		    Candidates(rows, OverrideMap(overrides), parsed.schedule, exclude, tz, now, check);
+		if (check.Stopped())
+			return false;
+		js::core::Cancellable<int> spread = js::core::SpreadOffset(others, parsed.schedule, tz, now, interrupt);
+		offset = spread.value;
+		return !spread.cancelled;
 	});
 	PG_RETURN_INT32(offset);
 }

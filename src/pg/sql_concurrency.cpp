@@ -3,7 +3,8 @@
  * view. Reads the recorded run intervals the caller can see (row-level
  * security applies) through a cursor into plain arrays, then sweeps them in
  * core (one sort and one pass, instead of a window over every start and end
- * event in SQL).
+ * event in SQL). Reading, sweeping and returning rows all obey
+ * statement_timeout and pg_cancel_backend.
  */
 #include "core/concurrency.hpp"
 #include "pg/bridge.hpp"
@@ -108,18 +109,23 @@ job_stagger_concurrency_by_minute(PG_FUNCTION_ARGS)
 	RunBuffer buf = ReadRuns();
 	js::core::MinuteConcurrency *rows = nullptr;
 	std::size_t nrows = 0;
-	js::pg::CallCpp([&] {
-		std::vector<js::core::MinuteConcurrency> result = js::core::ConcurrencyByMinute(buf.runs, buf.count);
+	js::pg::CallCore([&](const js::core::Interrupt &interrupt) {
+		js::core::Cancellable<std::vector<js::core::MinuteConcurrency>> result =
+		    js::core::ConcurrencyByMinute(buf.runs, buf.count, interrupt);
+		if (result.cancelled)
+			return false;
 		rows = static_cast<js::core::MinuteConcurrency *>(
-		    js::pg::PallocOrThrow(sizeof(js::core::MinuteConcurrency) * (result.size() + 1)));
-		std::copy(result.begin(), result.end(), rows);
-		nrows = result.size();
+		    js::pg::PallocOrThrow(sizeof(js::core::MinuteConcurrency) * (result.value.size() + 1)));
+		std::copy(result.value.begin(), result.value.end(), rows);
+		nrows = result.value.size();
+		return true;
 	});
 	pfree(buf.runs);
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	for (std::size_t i = 0; i < nrows; i++) {
+		CHECK_FOR_INTERRUPTS();
 		const js::core::MinuteConcurrency &r = rows[i];
 		for (bool staggered : {false, true}) {
 			int64 runs = staggered ? r.runs_on : r.runs_off;

@@ -19,6 +19,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -30,6 +31,8 @@ namespace {
 
 /* Upper bound on stagger_next_runs(n): a year of every-second fire times. */
 constexpr int kMaxNextRuns = 366 * 86400;
+/* Fire instants computed per trip into C++ (about a millisecond of work) before interrupts are checked. */
+constexpr int kNextRunsChunk = 4096;
 
 /* Parse result flattened to plain values (palloc'd strings), safe to use after CallCpp. */
 struct ParsedInfo {
@@ -71,6 +74,30 @@ ParseToInfo(const char *text)
 		info.never_fires = js::pg::PallocCopy(js::core::NeverFiresReason(s));
 	});
 	return info;
+}
+
+/*
+ * The next fire instants strictly after `after` (at most `want`), into `out`;
+ * fewer when the schedule stops firing. PostgreSQL side: runs core in
+ * CallCpp.
+ */
+int
+NextRunsChunk(const char *schedule, int64 after, int want, int64 *out)
+{
+	int count = 0;
+	js::pg::CallCpp([&] {
+		js::core::ParseResult r = js::core::ParseSchedule(schedule);
+		js::core::TimeZone tz = js::pg::CurrentTimeZone();
+		int64 t = after;
+		while (count < want) {
+			std::optional<js::core::Instant> next = js::core::NextFire(r.schedule, t, tz);
+			if (!next)
+				break;
+			out[count++] = *next;
+			t = *next;
+		}
+	});
+	return count;
 }
 
 } // namespace
@@ -117,6 +144,10 @@ PG_FUNCTION_INFO_V1(job_stagger_schedule_info);
 /*
  * stagger_next_runs(schedule text, after timestamptz, n integer) RETURNS SETOF timestamptz
  * The next n fire instants strictly after `after`, in job_stagger.timezone.
+ * Computed kNextRunsChunk at a time into a fixed buffer and appended to the
+ * tuplestore (which spills to disk past work_mem), with
+ * CHECK_FOR_INTERRUPTS() between chunks: memory stays bounded and a huge n
+ * obeys statement_timeout and pg_cancel_backend.
  */
 Datum
 job_stagger_next_runs(PG_FUNCTION_ARGS)
@@ -124,8 +155,6 @@ job_stagger_next_runs(PG_FUNCTION_ARGS)
 	char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	TimestampTz after = PG_GETARG_TIMESTAMPTZ(1);
 	int32 n = PG_GETARG_INT32(2);
-	int64 *instants;
-	int count = 0;
 
 	if (n < 0 || n > kMaxNextRuns)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("n must be between 0 and %d", kMaxNextRuns)));
@@ -133,28 +162,26 @@ job_stagger_next_runs(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("after must be a finite timestamp")));
 	js::pg::CheckSchedule(schedule);
 
-	instants = static_cast<int64 *>(palloc(sizeof(int64) * (n > 0 ? n : 1)));
-	int64 start = js::pg::TimestampToInstant(after);
-	js::pg::CallCpp([&] {
-		js::core::ParseResult r = js::core::ParseSchedule(schedule);
-		js::core::TimeZone tz = js::pg::CurrentTimeZone();
-		int64 t = start;
-		while (count < n) {
-			std::optional<js::core::Instant> next = js::core::NextFire(r.schedule, t, tz);
-			if (!next)
-				break;
-			instants[count++] = *next;
-			t = *next;
-		}
-	});
-
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	for (int i = 0; i < count; i++) {
-		Datum value = TimestampTzGetDatum(js::pg::InstantToTimestamp(instants[i]));
-		bool isnull = false;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	int64 *instants = static_cast<int64 *>(palloc(sizeof(int64) * kNextRunsChunk));
+	int64 t = js::pg::TimestampToInstant(after);
+	int done = 0;
+	while (done < n) {
+		CHECK_FOR_INTERRUPTS();
+		int want = Min(n - done, kNextRunsChunk);
+		int got = NextRunsChunk(schedule, t, want, instants);
+		for (int i = 0; i < got; i++) {
+			Datum value = TimestampTzGetDatum(js::pg::InstantToTimestamp(instants[i]));
+			bool isnull = false;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+		}
+		done += got;
+		if (got < want)
+			break; /* the schedule fires no more */
+		t = instants[got - 1];
 	}
+	pfree(instants);
 	return (Datum)0;
 }
 
