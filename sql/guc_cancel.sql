@@ -25,7 +25,7 @@ SELECT length(stagger_summary()) > 0;
 SELECT count(*) FROM job_stagger.collision_report(ARRAY(SELECT jobid FROM job_stagger.jobs));
 -- the session is fine afterwards, and short work still completes
 RESET statement_timeout;
-SELECT job_stagger.spread_offset('*/5 * * * *', NULL) BETWEEN 0 AND 59 AS spread_ok;
+SELECT job_stagger.spread_offset('*/5 * * * *', 0) BETWEEN 0 AND 59 AS spread_ok;
 SELECT count(*) FROM job_stagger.collision_report(ARRAY(SELECT jobid FROM job_stagger.jobs ORDER BY jobid LIMIT 3));
 DELETE FROM job_stagger.jobs WHERE job_name LIKE 'leap\_%';
 SELECT count(*) FROM stagger_collisions();
