@@ -1,5 +1,7 @@
 -- Malformed schedules: every one gets a clear error naming the field and the
--- reason, never a crash, a hang or silent acceptance.
+-- reason, never a crash or a hang. What pg_cron accepts is accepted (same fire
+-- times), but never silently: text pg_cron ignores, and a schedule that never
+-- fires, each get a NOTICE.
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
 \set VERBOSITY default
@@ -9,6 +11,9 @@ SELECT stagger_next_runs('* * * * * * *');
 SELECT stagger_next_runs('*/0 * * * *');
 SELECT stagger_next_runs('5-1 * * * *');
 SELECT job_stagger.check_schedule('1.5 * * * *');
+SELECT job_stagger.check_schedule('*/5x * * * 1-5,sat!');
+SELECT job_stagger.check_schedule('*x 0 * * 1-5!');
+SELECT job_stagger.check_schedule('@daily at noon');
 SELECT stagger_next_runs('* * * * *', now(), -1);
 SELECT stagger_next_runs('* * * * *', 'infinity', 1);
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace js::core {
 
@@ -64,6 +65,11 @@ struct ParseResult {
 	bool ok = false;
 	CronSchedule schedule;
 	std::string error;
+	/*
+	 * On success: text that was read past and ignored, as pg_cron ignores it,
+	 * one phrase each, e.g. "\".5\" after the minute field" (the caller warns).
+	 */
+	std::vector<std::string> ignored;
 };
 
 ParseResult ParseSchedule(std::string_view text);

@@ -389,7 +389,7 @@ ParseItem(Cursor &c, const FieldSpec &spec, FieldMask &mask, std::string &error)
  * next space, tab or line break (ignored, as pg_cron ignores it).
  */
 bool
-ParseField(Cursor &c, const FieldSpec &spec, FieldMask &mask, std::string &error)
+ParseField(Cursor &c, const FieldSpec &spec, FieldMask &mask, std::string &error, std::string_view &ignored)
 {
 	while (true) {
 		if (!ParseItem(c, spec, mask, error))
@@ -398,9 +398,17 @@ ParseField(Cursor &c, const FieldSpec &spec, FieldMask &mask, std::string &error
 			break;
 		c.pos++;
 	}
+	const std::size_t list_end = c.pos;
 	while (!c.AtEnd() && !IsFieldEnd(c.Peek()))
 		c.pos++;
+	ignored = c.text.substr(list_end, c.pos - list_end);
 	return true;
+}
+
+std::string
+IgnoredAfter(std::string_view text, const std::string &what)
+{
+	return Quoted(text) + " after " + what;
 }
 
 /*
@@ -506,6 +514,7 @@ ParseFields(std::string_view text, bool has_seconds)
 	std::vector<std::string_view> texts(specs.size());
 	Cursor c{text, 0};
 	std::string error;
+	std::vector<std::string> ignored;
 	for (std::size_t i = 0; i < specs.size(); i++) {
 		while (!c.AtEnd() && (IsBlank(c.Peek()) || (has_seconds && c.Peek() == '\n')))
 			c.pos++;
@@ -513,11 +522,16 @@ ParseFields(std::string_view text, bool has_seconds)
 			return Failure(std::string(specs[i]->name) +
 			               " field starts on a new line: separate the fields with spaces or tabs");
 		const std::size_t start = c.pos;
-		if (!ParseField(c, *specs[i], masks[i], error))
+		std::string_view skipped;
+		if (!ParseField(c, *specs[i], masks[i], error, skipped))
 			return Failure(error);
 		texts[i] = text.substr(start, c.pos - start);
+		if (!skipped.empty())
+			ignored.push_back(IgnoredAfter(skipped, std::string("the ") + specs[i]->name + " field"));
 	}
-	return BuildSchedule(has_seconds, masks, texts);
+	ParseResult result = BuildSchedule(has_seconds, masks, texts);
+	result.ignored = std::move(ignored);
+	return result;
 }
 
 /*
@@ -545,15 +559,22 @@ ParseMacro(std::string_view text)
 	while (end < text.size() && !IsFieldEnd(text[end]))
 		end++;
 	const std::string_view name = text.substr(0, end);
+	const std::string_view rest = Trim(text.substr(end));
 	for (const Macro &m : kMacros) {
-		if (name == m.name && !m.expansion.empty())
-			return ParseFields(m.expansion, false);
-		if (name == m.name) {
-			ParseResult result;
+		if (name != m.name)
+			continue;
+		ParseResult result;
+		if (!m.expansion.empty()) {
+			result = ParseFields(m.expansion, false);
+		} else {
 			result.ok = true;
 			result.schedule.kind = ScheduleKind::kReboot;
-			return result;
 		}
+		if (!rest.empty())
+			result.ignored.push_back(IgnoredAfter(rest, std::string(m.name)));
+		return result;
+	}
+	for (const Macro &m : kMacros) {
 		if (EqualsIgnoreCase(name, m.name))
 			return Failure("unknown macro " + Quoted(name) + ": macros are lower case (" + std::string(m.name) + ")");
 	}

@@ -43,6 +43,7 @@ struct ParsedInfo {
 	bool can_fire;
 	char *five_field_text; /* cron only, else NULL */
 	char *never_fires;     /* why it never fires (a sentence), when !can_fire */
+	char *ignored;         /* text read past, as pg_cron does ("\"x\" after the minute field; ..."), or NULL */
 };
 
 ParsedInfo
@@ -72,6 +73,11 @@ ParseToInfo(const char *text)
 		}
 		info.can_fire = s.can_fire;
 		info.never_fires = js::pg::PallocCopy(js::core::NeverFiresReason(s));
+		std::string ignored;
+		for (const std::string &phrase : r.ignored)
+			ignored += (ignored.empty() ? "" : "; ") + phrase;
+		if (!ignored.empty())
+			info.ignored = js::pg::PallocCopy(ignored);
 	});
 	return info;
 }
@@ -130,6 +136,11 @@ CheckSchedule(const char *schedule)
 		RaiseInvalidSchedule(schedule, info.error);
 	if (!info.can_fire)
 		ereport(NOTICE, (errmsg("schedule \"%s\" never fires", schedule), errdetail("%s", info.never_fires)));
+	/* accepted for pg_cron compatibility, but never silently */
+	if (info.ignored != nullptr)
+		ereport(NOTICE, (errmsg("part of schedule \"%s\" is ignored", schedule),
+		                 errdetail("Ignored as pg_cron ignores it: %s.", info.ignored),
+		                 errhint("Remove it, or check that the schedule says what you mean.")));
 }
 
 } // namespace js::pg

@@ -197,6 +197,22 @@ TEST(ParseFields, FiveFieldTextAndSecondsFlag)
 	EXPECT_EQ(MustParse("@reboot").five_field_text, "");
 }
 
+/* What is read past for pg_cron compatibility is reported, so the caller can warn (never silent). */
+TEST(ParseFields, IgnoredTextIsReported)
+{
+	using Strings = std::vector<std::string>;
+	EXPECT_EQ(ParseSchedule("*/5 * * * *").ignored, Strings{});
+	EXPECT_EQ(ParseSchedule("1.5 * * * *").ignored, Strings{"\".5\" after the minute field"});
+	EXPECT_EQ(ParseSchedule("*x 0 * * 1-5!").ignored,
+	          (Strings{"\"x\" after the minute field", "\"!\" after the day-of-week field"}));
+	EXPECT_EQ(ParseSchedule("7 1.5 * * * *").ignored, Strings{"\".5\" after the minute field"});
+	EXPECT_FALSE(ParseSchedule("7x * * * * *").ok); /* our 6-field form ignores nothing */
+	EXPECT_EQ(ParseSchedule("@daily at noon").ignored, Strings{"\"at noon\" after @daily"});
+	EXPECT_EQ(ParseSchedule("@reboot now").ignored, Strings{"\"now\" after @reboot"});
+	EXPECT_EQ(ParseSchedule("@hourly").ignored, Strings{});
+	EXPECT_EQ(ParseSchedule("1.5 * * *").ignored, Strings{}); /* an error: nothing to report */
+}
+
 struct MacroCase {
 	const char *text;
 	const char *expansion;
