@@ -22,7 +22,7 @@
 # the installed build), PG_BIN (PostgreSQL binaries, default Debian's 15).
 # Output: a markdown table, printed and written to bench/results/cancel_<timestamp>.md.
 set -euo pipefail
-. "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/lib_bench.sh"
 
 JOBS=${BENCH_JOBS:-600}
 RUNS=${BENCH_RUNS:-2000000}
@@ -43,20 +43,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-js_install_deps
-if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
-	[ -f "$($PG_CONFIG --pkglibdir)/job_stagger.so" ] || js_die "BENCH_SKIP_BUILD=1 but job_stagger is not installed"
-else
-	js_build_install
-fi
-js_log "starting a throwaway cluster"
-js_cluster_start <<EOF
-job_stagger.database_name = 'postgres'
-timezone = 'UTC'
-shared_buffers = '256MB'
-EOF
-export PGOPTIONS="-c client_min_messages=warning"
-sql() { js_psql -d postgres -At "$@"; }
+bench_single_cluster "256MB"
+sql() { bench_sql "$@"; }
 
 js_log "creating $JOBS jobs and $RUNS history rows"
 sql <<SQL

@@ -1,5 +1,5 @@
 # shellcheck shell=bash source-path=SCRIPTDIR
-# Shared helpers of bench/start_lag.sh and bench/scale.sh (on top of
+# Shared helpers of the benchmarks in bench/ (on top of
 # scripts/lib.sh). Source it; it defines functions and a few variables only.
 
 # shellcheck source=../scripts/lib.sh
@@ -35,6 +35,19 @@ bench_prepare() {
 		BENCH_BUILD="built from git $commit$([ "$dirty" -gt 0 ] && echo " + $dirty uncommitted change(s) in src/ sql/") at $(date -u '+%H:%M UTC')"
 		js_build_install
 	fi
+}
+
+# For the one-cluster benchmarks of SQL functions (views.sh, cancel.sh):
+# bench_prepare, then a throwaway cluster whose metadata database is postgres,
+# with the given shared_buffers.
+bench_single_cluster() { # shared_buffers
+	bench_prepare
+	js_log "starting a throwaway cluster"
+	js_cluster_start <<EOF
+job_stagger.database_name = 'postgres'
+timezone = 'UTC'
+shared_buffers = '$1'
+EOF
 }
 
 # No NOTICEs in the benchmark's output (job_stagger notices collisions of new jobs).

@@ -24,7 +24,7 @@
 # Output: a markdown table, printed and written to
 # bench/results/views_<timestamp>.md.
 set -euo pipefail
-. "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "$0")/lib_bench.sh"
 
 ROWS=${BENCH_ROWS:-1000000}
 JOBS=${BENCH_JOBS:-50}
@@ -43,20 +43,8 @@ trap js_cluster_stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-js_install_deps
-if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
-	[ -f "$($PG_CONFIG --pkglibdir)/job_stagger.so" ] || js_die "BENCH_SKIP_BUILD=1 but job_stagger is not installed"
-else
-	js_build_install
-fi
-js_log "starting a throwaway cluster"
-js_cluster_start <<EOF
-job_stagger.database_name = 'postgres'
-timezone = 'UTC'
-shared_buffers = '$SHARED_BUFFERS'
-EOF
-export PGOPTIONS="-c client_min_messages=warning"
-sql() { js_psql -d postgres -At "$@"; }
+bench_single_cluster "$SHARED_BUFFERS"
+sql() { bench_sql "$@"; }
 
 js_log "creating the extension and $JOBS jobs"
 # The jobs exist for offset_verification; they fire on 1 January only.
