@@ -49,7 +49,7 @@ include $(PGXS)
 PROVE_FLAGS += -I ./test/perl
 
 CLANG_FORMAT ?= clang-format
-FORMAT_FILES = $(wildcard src/*/*.cpp src/*/*.hpp test/unit/*.cpp test/unit/*.hpp test/fuzz/*.cpp bench/*.cpp) $(CTL_SRCS) \
+FORMAT_FILES = $(wildcard src/*/*.cpp src/*/*.hpp test/unit/*.cpp test/unit/*.hpp test/fuzz/*.cpp test/fuzz/*.hpp bench/*.cpp) $(CTL_SRCS) \
 	$(CTL_HDRS)
 
 .PHONY: format format-check unit tapcheck
@@ -103,7 +103,7 @@ offsets_fuzz_SRCS = src/core/stagger.cpp
 .PHONY: fuzz fuzz-build
 fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 
-$(FUZZ_DIR)/%_fuzz: test/fuzz/%_fuzz.cpp $(wildcard src/core/*.cpp src/core/*.hpp)
+$(FUZZ_DIR)/%_fuzz: test/fuzz/%_fuzz.cpp test/fuzz/fuzz_support.hpp $(wildcard src/core/*.cpp src/core/*.hpp)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -o $@ $< $($*_fuzz_SRCS) -lcctz
 

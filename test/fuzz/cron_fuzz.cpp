@@ -9,6 +9,7 @@
  */
 #include "core/cron.hpp"
 #include "core/stagger.hpp"
+#include "fuzz_support.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -26,14 +27,7 @@ using js::core::Instant;
 using js::core::ParseResult;
 using js::core::TimeZone;
 
-void
-Require(bool condition, const char *what, std::string_view text)
-{
-	if (condition)
-		return;
-	std::fprintf(stderr, "broken promise: %s for input \"%.*s\"\n", what, static_cast<int>(text.size()), text.data());
-	std::abort();
-}
+using js::fuzz::Require;
 
 const std::vector<TimeZone> &
 Zones()

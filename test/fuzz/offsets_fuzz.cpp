@@ -6,6 +6,7 @@
  * reported (never both, never lost).
  */
 #include "core/stagger.hpp"
+#include "fuzz_support.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -15,14 +16,7 @@
 
 namespace {
 
-void
-Require(bool condition, const char *what, std::string_view text)
-{
-	if (condition)
-		return;
-	std::fprintf(stderr, "broken promise: %s for input \"%.*s\"\n", what, static_cast<int>(text.size()), text.data());
-	std::abort();
-}
+using js::fuzz::Require;
 
 /* Entries as the parser counts them: comma-separated pieces, ignoring a blank tail. */
 std::size_t
