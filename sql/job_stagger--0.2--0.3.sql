@@ -358,4 +358,27 @@ ALTER FUNCTION job_stagger.concurrency_by_minute() SET search_path = pg_catalog,
 /* Only the extension itself wakes the scheduler (job changes do it through their trigger). */
 REVOKE EXECUTE ON FUNCTION job_stagger.wake_scheduler() FROM PUBLIC;
 
+/*
+ * 0.3 reads 5-field schedules exactly as pg_cron does: a few that 0.2
+ * accepted are now errors (5/10, @DAILY, line breaks between fields) or never
+ * fire (a day-of-week range ending in sun). Say so for every active job now,
+ * rather than only in the scheduler's log later.
+ */
+DO $do$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT j.jobid, j.job_name, j.schedule, i.valid, i.error
+               FROM job_stagger.jobs j CROSS JOIN LATERAL job_stagger.schedule_info(j.schedule) i
+              WHERE j.active AND (NOT i.valid OR NOT i.can_fire)
+              ORDER BY j.jobid LOOP
+        RAISE WARNING '%', pg_catalog.format('job %s "%s": schedule "%s" %s', r.jobid, r.job_name, r.schedule,
+                                             CASE WHEN r.valid THEN 'never fires'
+                                                  ELSE 'is invalid: ' || r.error END)
+            USING HINT = 'Version 0.3 reads schedules exactly as pg_cron does (see the CHANGELOG); change it with '
+                         'stagger_alter_job(jobid, schedule => ...).';
+    END LOOP;
+END
+$do$;
+
 SELECT job_stagger.wake_scheduler();
