@@ -38,6 +38,11 @@ namespace {
 
 /* pg_cron rejects schedules of 1000 bytes or more. */
 constexpr std::size_t kMaxScheduleLength = 999;
+/*
+ * A 6-field schedule (ours) may be longer by what staggering puts before a
+ * 5-field one ("59 "): every valid 5-field schedule must stay valid staggered.
+ */
+constexpr std::size_t kSecondsPrefixLength = 3;
 constexpr int kMinIntervalSeconds = 1;
 constexpr int kMaxIntervalSeconds = 59;
 constexpr std::uint8_t kAllWeekdays = 0x7F;
@@ -652,8 +657,10 @@ NeverFiresReason(const CronSchedule &s)
 ParseResult
 ParseSchedule(std::string_view text)
 {
-	if (text.size() > kMaxScheduleLength)
-		return Failure("schedule is longer than " + std::to_string(kMaxScheduleLength) + " characters");
+	const bool six_words = SplitWords(SkipLeadingLines(text)).size() == kSixFields;
+	const std::size_t limit = kMaxScheduleLength + (six_words ? kSecondsPrefixLength : 0);
+	if (text.size() > limit)
+		return Failure("schedule is longer than " + std::to_string(limit) + " characters");
 	text = SkipLeadingLines(text);
 	if (Trim(text).empty())
 		return Failure("schedule is empty");

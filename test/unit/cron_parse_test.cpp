@@ -3,6 +3,7 @@
  * every error message (exact strings).
  */
 #include "core/cron.hpp"
+#include "core/stagger.hpp"
 
 #include "cron_test_support.hpp"
 
@@ -473,6 +474,27 @@ TEST(ParseRobustness, LengthLimit)
 	EXPECT_EQ(ParseSchedule("* * * * *" + std::string(991, ' ')).error, "schedule is longer than 999 characters");
 	EXPECT_TRUE(ParseSchedule(std::string(985, '0') + "1 * * * *").ok);
 	EXPECT_EQ(ParseSchedule("@daily" + std::string(994, ' ')).error, "schedule is longer than 999 characters");
+	/* a 6-field schedule may be 3 longer: a 5-field one of 999 staggered ("59 " before it) stays valid */
+	const std::string five = std::string(990, '0') + "1 * * * *";
+	ASSERT_TRUE(ParseSchedule(five).ok);
+	EXPECT_TRUE(ParseSchedule("59 " + five).ok);
+	EXPECT_EQ(ParseSchedule("59 0" + five).error, "schedule is longer than 1002 characters");
+}
+
+/* Found by the cron fuzz target: a valid 5-field schedule of 997 characters became invalid when staggered. */
+TEST(ParseRobustness, LongScheduleStaysValidStaggered)
+{
+	std::string minutes = "8";
+	while (minutes.size() < 989)
+		minutes += ",7";
+	const std::string five = minutes.substr(0, 989) + " * * * *";
+	ASSERT_EQ(five.size(), 997U);
+	const ParseResult r = ParseSchedule(five);
+	ASSERT_TRUE(r.ok) << r.error;
+	for (int offset : {0, 9, 17, 59}) {
+		const ParseResult staggered = ParseSchedule(EffectiveScheduleText(r.schedule, five, offset, true));
+		EXPECT_TRUE(staggered.ok) << offset << ": " << staggered.error;
+	}
 }
 
 } // namespace
