@@ -115,6 +115,22 @@ BEGIN;
 LOCK TABLE job_stagger.jobs IN ACCESS EXCLUSIVE MODE;
 COMMIT;
 
+-- a role's own schema named job_stagger, in a database without the extension, is none of its business
+\c postgres
+GRANT CREATE ON DATABASE postgres TO sec_a;
+SET ROLE sec_a;
+CREATE SCHEMA job_stagger;
+CREATE TABLE job_stagger.mine (x integer);
+BEGIN;
+LOCK TABLE job_stagger.mine IN ACCESS EXCLUSIVE MODE;
+COMMIT;
+DROP TABLE job_stagger.mine;
+DROP SCHEMA job_stagger;
+RESET ROLE;
+REVOKE CREATE ON DATABASE postgres FROM sec_a;
+\c contrib_regression
+SET timezone = 'UTC';
+
 -- a job belongs to its role's OID: after DROP ROLE, a new role of that name inherits nothing
 CREATE ROLE sec_c LOGIN;
 SET ROLE sec_c;

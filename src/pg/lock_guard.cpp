@@ -20,8 +20,11 @@ extern "C" {
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
@@ -43,6 +46,20 @@ ProcessUtility_hook_type prev_utility_hook = nullptr;
 /* The lock modes that conflict with ROW EXCLUSIVE (the scheduler's writes) or ACCESS SHARE (its reads). */
 constexpr LOCKMODE kBlockingModes[] = {ShareLock, ShareRowExclusiveLock, ExclusiveLock, AccessExclusiveLock};
 
+/*
+ * Schema job_stagger if it is the extension's in this database, else
+ * InvalidOid (a role's own schema of that name is none of our business).
+ */
+Oid
+ExtensionSchema()
+{
+	Oid nsp = get_namespace_oid("job_stagger", true);
+	Oid ext = get_extension_oid("job_stagger", true);
+	if (!OidIsValid(nsp) || !OidIsValid(ext) || getExtensionOfObject(NamespaceRelationId, nsp) != ext)
+		return InvalidOid;
+	return nsp;
+}
+
 bool
 HoldsBlockingLock(Oid relid)
 {
@@ -55,11 +72,11 @@ HoldsBlockingLock(Oid relid)
 	return false;
 }
 
-/* The first table of schema job_stagger this backend holds a blocking lock on, or InvalidOid. */
+/* The first table of the extension's schema this backend holds a blocking lock on, or InvalidOid. */
 Oid
 BlockingLockedTable()
 {
-	Oid nsp = get_namespace_oid("job_stagger", true);
+	Oid nsp = ExtensionSchema();
 	if (!OidIsValid(nsp))
 		return InvalidOid;
 	ScanKeyData key;
@@ -102,7 +119,7 @@ RefuseLock(Oid relid)
 void
 CheckNamedRelations(LockStmt *stmt)
 {
-	Oid nsp = get_namespace_oid("job_stagger", true);
+	Oid nsp = ExtensionSchema();
 	if (!OidIsValid(nsp))
 		return;
 	ListCell *lc;
