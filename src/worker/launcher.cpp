@@ -13,12 +13,12 @@
  * CallCpp; everything between it and SPI is plain data (launcher_db.hpp).
  */
 #include "worker/launcher.hpp"
+#include "core/launcher_model.hpp"
 #include "core/report.hpp"
 #include "core/stagger.hpp"
 #include "pg/bridge.hpp"
 #include "pg/guc.hpp"
 #include "pg/overrides.hpp"
-#include "worker/launcher_model.hpp"
 
 #include <memory>
 
@@ -56,6 +56,10 @@ constexpr int kLauncherRestartSecs = 1;
 constexpr std::size_t kLogMaxJobLines = 50;
 constexpr std::size_t kLogMaxCollisionLines = 20;
 constexpr int kLogMaxCollisionWarnings = 100;
+
+using core::DueRunData;
+using core::JobRow;
+using core::LauncherModel;
 
 std::unique_ptr<LauncherModel> model;
 
@@ -256,7 +260,7 @@ TakeDueRuns(TimestampTz now, TimestampTz upto, bool reboot, MemoryContext mcxt, 
 	MemoryContext old = MemoryContextSwitchTo(mcxt);
 	js::pg::CallCpp([&] {
 		std::vector<DueRunData> data =
-		    reboot ? Model().RebootRuns(now_secs) : Model().TakeDue(upto_secs, now_secs - js::pg::guc_catchup_window_s);
+		    reboot ? Model().RebootRuns(now_secs) : Model().TakeDue(now_secs, upto_secs, js::pg::guc_catchup_window_s);
 		runs = ToDueRuns(data, mcxt);
 		*count = static_cast<int>(data.size());
 	});

@@ -1,10 +1,10 @@
-#include "worker/launcher_model.hpp"
+#include "core/launcher_model.hpp"
 
 #include "core/stagger.hpp"
 
 #include <algorithm>
 
-namespace js::worker {
+namespace js::core {
 
 int
 LauncherModel::OffsetOf(const JobRow &row) const
@@ -13,15 +13,15 @@ LauncherModel::OffsetOf(const JobRow &row) const
 	return it != overrides_.end() ? it->second : row.offset;
 }
 
-std::vector<core::PlannerJob>
+std::vector<PlannerJob>
 LauncherModel::PlannerJobs() const
 {
-	std::vector<core::PlannerJob> out;
+	std::vector<PlannerJob> out;
 	out.reserve(jobs_.size());
 	for (const auto &[jobid, job] : jobs_) {
-		if (job.schedule.kind == core::ScheduleKind::kReboot)
+		if (job.schedule.kind == ScheduleKind::kReboot)
 			continue;
-		core::PlannerJob pj;
+		PlannerJob pj;
 		pj.jobid = jobid;
 		pj.schedule = job.schedule;
 		pj.offset = OffsetOf(job.row);
@@ -31,10 +31,10 @@ LauncherModel::PlannerJobs() const
 }
 
 void
-LauncherModel::SetSettings(bool stagger_enabled, const core::TimeZone &tz, std::map<std::string, int> overrides)
+LauncherModel::SetSettings(bool stagger_enabled, const TimeZone &tz, std::map<std::string, int> overrides)
 {
 	overrides_ = std::move(overrides);
-	core::PlannerSettings settings;
+	PlannerSettings settings;
 	settings.stagger_enabled = stagger_enabled;
 	settings.tz = tz;
 	planner_.SetSettings(settings);
@@ -43,11 +43,11 @@ LauncherModel::SetSettings(bool stagger_enabled, const core::TimeZone &tz, std::
 }
 
 void
-LauncherModel::SetJobs(std::vector<JobRow> rows, core::Instant since, std::vector<std::string> *invalid)
+LauncherModel::SetJobs(std::vector<JobRow> rows, Instant since, std::vector<std::string> *invalid)
 {
 	jobs_.clear();
 	for (JobRow &row : rows) {
-		core::ParseResult parsed = core::ParseSchedule(row.schedule);
+		ParseResult parsed = ParseSchedule(row.schedule);
 		if (!parsed.ok) {
 			if (invalid != nullptr)
 				invalid->push_back(row.name + ": " + parsed.error);
@@ -61,21 +61,21 @@ LauncherModel::SetJobs(std::vector<JobRow> rows, core::Instant since, std::vecto
 }
 
 DueRunData
-LauncherModel::MakeRun(const Job &job, const core::Slot &slot) const
+LauncherModel::MakeRun(const Job &job, const Slot &slot) const
 {
 	DueRunData run;
 	run.job = &job.row;
 	run.slot = slot;
-	run.effective_schedule = core::EffectiveScheduleText(job.schedule, job.row.schedule, OffsetOf(job.row),
-	                                                     planner_.Settings().stagger_enabled);
+	run.effective_schedule =
+	    EffectiveScheduleText(job.schedule, job.row.schedule, OffsetOf(job.row), planner_.Settings().stagger_enabled);
 	return run;
 }
 
 std::vector<DueRunData>
-LauncherModel::TakeDue(core::Instant upto, core::Instant late_before)
+LauncherModel::TakeDue(Instant now, Instant upto, std::int64_t catchup_window_s)
 {
 	std::vector<DueRunData> out;
-	for (const core::Slot &slot : planner_.TakeDue(upto, late_before)) {
+	for (const Slot &slot : planner_.TakeDue(upto, now - catchup_window_s)) {
 		auto it = jobs_.find(slot.jobid);
 		if (it != jobs_.end())
 			out.push_back(MakeRun(it->second, slot));
@@ -83,14 +83,24 @@ LauncherModel::TakeDue(core::Instant upto, core::Instant late_before)
 	return out;
 }
 
+DueAction
+DecideDue(bool missed, int overlap, bool earlier_waiting) noexcept
+{
+	if (missed)
+		return DueAction::kRecordMissed;
+	if (earlier_waiting && overlap != kOverlapAllow)
+		return DueAction::kSkipPreviousNotStarted;
+	return DueAction::kStart;
+}
+
 std::vector<DueRunData>
-LauncherModel::RebootRuns(core::Instant now) const
+LauncherModel::RebootRuns(Instant now) const
 {
 	std::vector<DueRunData> out;
 	for (const auto &[jobid, job] : jobs_) {
-		if (job.schedule.kind != core::ScheduleKind::kReboot)
+		if (job.schedule.kind != ScheduleKind::kReboot)
 			continue;
-		core::Slot slot;
+		Slot slot;
 		slot.jobid = jobid;
 		slot.nominal = now;
 		slot.fire_at = now;
@@ -102,15 +112,15 @@ LauncherModel::RebootRuns(core::Instant now) const
 	return out;
 }
 
-std::vector<core::StaggerJobInput>
+std::vector<StaggerJobInput>
 LauncherModel::StaggerInputs() const
 {
-	std::vector<core::StaggerJobInput> inputs;
+	std::vector<StaggerJobInput> inputs;
 	inputs.reserve(jobs_.size());
 	for (const auto &[jobid, job] : jobs_)
-		inputs.push_back(core::StaggerJobInput{jobid, job.row.name, job.row.schedule, OffsetOf(job.row), std::nullopt});
+		inputs.push_back(StaggerJobInput{jobid, job.row.name, job.row.schedule, OffsetOf(job.row), std::nullopt});
 	std::sort(inputs.begin(), inputs.end(),
-	          [](const core::StaggerJobInput &a, const core::StaggerJobInput &b) { return a.jobid < b.jobid; });
+	          [](const StaggerJobInput &a, const StaggerJobInput &b) { return a.jobid < b.jobid; });
 	return inputs;
 }
 
@@ -121,7 +131,7 @@ LauncherModel::UnknownOverrides() const
 	names.reserve(jobs_.size());
 	for (const auto &[jobid, job] : jobs_)
 		names.push_back(job.row.name);
-	return core::UnknownOverrideJobs(overrides_, names);
+	return UnknownOverrideJobs(overrides_, names);
 }
 
-} // namespace js::worker
+} // namespace js::core
