@@ -269,16 +269,11 @@ TextArray(char **items, int n)
 char *
 AutoRollbackNote()
 {
-	js::worker::SharedState *sh = js::worker::Shared();
-	char *note = nullptr;
-	if (sh == nullptr)
+	js::worker::SchedulerStatus st; /* a copy: nothing is allocated under the slot lock */
+	if (!js::worker::SchedulerStatusSnapshot(&st) || st.auto_rollback_at == 0)
 		return nullptr;
-	LWLockAcquire(sh->lock, LW_SHARED);
-	if (sh->auto_rollback_at != 0)
-		note = psprintf("staggering was turned off automatically at %s (job_stagger.auto_rollback): %s",
-		                timestamptz_to_str(sh->auto_rollback_at), sh->auto_rollback_reason);
-	LWLockRelease(sh->lock);
-	return note;
+	return psprintf("staggering was turned off automatically at %s (job_stagger.auto_rollback): %s",
+	                timestamptz_to_str(st.auto_rollback_at), st.auto_rollback_reason);
 }
 
 } // namespace

@@ -2,7 +2,8 @@
  * job_stagger.scheduler_status(): what the scheduler is doing right now, read
  * from shared memory (for stagger-ctl and monitoring): whether it runs, which
  * settings it has applied, how many runs are going, and any automatic
- * rollback.
+ * rollback. It reads the run slots only through the read-only status API
+ * (SchedulerStatusSnapshot, src/worker/shared.hpp), never the shared structs.
  */
 extern "C" {
 #include "postgres.h"
@@ -28,7 +29,7 @@ PG_FUNCTION_INFO_V1(job_stagger_scheduler_status);
 Datum
 job_stagger_scheduler_status(PG_FUNCTION_ARGS)
 {
-	js::worker::SharedState *sh = js::worker::Shared();
+	js::worker::SchedulerStatus st;
 	TupleDesc tupdesc;
 	Datum values[8] = {};
 	bool nulls[8] = {true, true, true, true, true, true, true, true};
@@ -36,30 +37,23 @@ job_stagger_scheduler_status(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("scheduler_status must return a record")));
 	tupdesc = BlessTupleDesc(tupdesc);
-	if (sh != nullptr) {
-		int running = 0, waiting = 0;
-		LWLockAcquire(sh->lock, LW_SHARED);
-		for (int i = 0; i < sh->nslots; i++) {
-			js::worker::RunSlotState state = sh->slots[i].state;
-			running += state == js::worker::kSlotRunning;
-			waiting += state == js::worker::kSlotClaimed || state == js::worker::kSlotWaiting ||
-			           state == js::worker::kSlotQueued;
-		}
-		bool launcher = sh->launcher_pid != 0;
-		values[0] = Int32GetDatum(sh->launcher_pid);
+	/* A copy taken under the slot lock; the Datums are built after it is released. */
+	if (js::worker::SchedulerStatusSnapshot(&st)) {
+		bool launcher = st.launcher_pid != 0;
+		values[0] = Int32GetDatum(st.launcher_pid);
 		nulls[0] = !launcher;
-		values[1] = TimestampTzGetDatum(sh->launcher_started_at);
+		values[1] = TimestampTzGetDatum(st.launcher_started_at);
 		nulls[1] = !launcher;
-		values[2] = BoolGetDatum(sh->applied_enabled);
-		values[3] = TimestampTzGetDatum(sh->settings_applied_at);
-		nulls[2] = nulls[3] = sh->settings_applied_at == 0;
-		values[4] = Int32GetDatum(running);
-		values[5] = Int32GetDatum(waiting);
+		values[2] = BoolGetDatum(st.applied_enabled);
+		values[3] = TimestampTzGetDatum(st.settings_applied_at);
+		nulls[2] = nulls[3] = st.settings_applied_at == 0;
+		values[4] = Int32GetDatum(st.count[js::worker::kSlotRunning]);
+		values[5] = Int32GetDatum(st.count[js::worker::kSlotClaimed] + st.count[js::worker::kSlotWaiting] +
+		                          st.count[js::worker::kSlotQueued]);
 		nulls[4] = nulls[5] = false;
-		values[6] = TimestampTzGetDatum(sh->auto_rollback_at);
-		values[7] = CStringGetTextDatum(sh->auto_rollback_reason);
-		nulls[6] = nulls[7] = sh->auto_rollback_at == 0;
-		LWLockRelease(sh->lock);
+		values[6] = TimestampTzGetDatum(st.auto_rollback_at);
+		values[7] = CStringGetTextDatum(st.auto_rollback_reason);
+		nulls[6] = nulls[7] = st.auto_rollback_at == 0;
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -4,8 +4,12 @@
  * vanished, and adopting the runs of a previous launcher. The slot states are
  * described in shared.hpp.
  *
- * C-shaped PostgreSQL code: plain data only in these frames.
+ * C-shaped PostgreSQL code: plain data only in these frames. Nothing is
+ * allocated while the slot lock is held: reports are copied into buffers
+ * allocated once at start-up, and worker handles and payload segments are
+ * released after the lock.
  */
+#include "core/run_slot_fsm.hpp"
 #include "pg/guc.hpp"
 
 extern "C" {
@@ -35,15 +39,31 @@ struct SlotLocal {
 	dsm_segment *payload;
 };
 
+/* A worker report as copied under the lock (no allocation there). */
+struct RawEvent {
+	int slot;
+	uint32 generation;
+	int64 runid;
+	bool finished;
+	RunResult result;
+	TimestampTz started_at;
+	TimestampTz ended_at;
+	pid_t pid;
+	char message[kRunMessageSize];
+};
+
 MemoryContext slots_cxt = nullptr; /* the launcher's: worker handles live here */
 SlotLocal *slot_local = nullptr;
+RawEvent *raw_events = nullptr; /* one per slot, allocated once */
+int *freed_slots = nullptr;     /* one per slot, allocated once */
 TimestampTz last_start_warning = 0;
 
 /* Marks a slot whose worker is gone without a word (stopped before connecting, or lost). */
 void
 MarkLostWorker(RunSlot *slot, const char *why)
 {
-	slot->state = kSlotDone;
+	if (!TransitionSlot(slot, kSlotDone))
+		return; /* reported at UnlockSlots(); the slot keeps its state */
 	slot->result = slot->started_at != 0 ? kResultCrashed : kResultFailed;
 	slot->ended_at = GetCurrentTimestamp();
 	strlcpy(slot->message, why, kRunMessageSize);
@@ -85,8 +105,12 @@ PayloadJobName(int slotno)
 void
 InitSlots(MemoryContext mcxt)
 {
+	int nslots = Shared()->nslots;
 	slots_cxt = mcxt;
-	slot_local = static_cast<SlotLocal *>(MemoryContextAllocZero(mcxt, sizeof(SlotLocal) * Shared()->nslots));
+	slot_local = static_cast<SlotLocal *>(MemoryContextAllocZero(mcxt, sizeof(SlotLocal) * nslots));
+	raw_events = static_cast<RawEvent *>(
+	    MemoryContextAllocExtended(mcxt, sizeof(RawEvent) * nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO));
+	freed_slots = static_cast<int *>(MemoryContextAllocZero(mcxt, sizeof(int) * nslots));
 }
 
 SlotEvent *
@@ -95,28 +119,42 @@ CollectEvents(MemoryContext mcxt, int *count, int *running)
 	SharedState *sh = Shared();
 	SlotEvent *events = static_cast<SlotEvent *>(MemoryContextAllocZero(mcxt, sizeof(SlotEvent) * sh->nslots));
 	int n = 0;
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
-	DetectLostWorkers(sh, GetCurrentTimestamp());
 	int running_now = 0;
+	TimestampTz now = GetCurrentTimestamp();
+	LockSlots(LW_EXCLUSIVE);
+	DetectLostWorkers(sh, now);
 	for (int i = 0; i < sh->nslots; i++) {
 		RunSlot *slot = &sh->slots[i];
 		bool finished = slot->state == kSlotDone;
 		running_now += slot->state == kSlotRunning;
 		if (!finished && !(slot->state == kSlotRunning && !slot->running_recorded))
 			continue;
-		SlotEvent *e = &events[n++];
+		RawEvent *e = &raw_events[n++];
 		e->slot = i;
 		e->generation = slot->generation;
 		e->runid = slot->spec.runid;
 		e->finished = finished;
 		e->result = slot->result;
-		e->message = MemoryContextStrdup(mcxt, slot->message);
 		e->started_at = slot->started_at;
 		e->ended_at = slot->ended_at;
 		e->pid = slot->pid;
-		e->job_name = MemoryContextStrdup(mcxt, PayloadJobName(i));
+		memcpy(e->message, slot->message, kRunMessageSize);
 	}
-	LWLockRelease(sh->lock);
+	UnlockSlots();
+	for (int i = 0; i < n; i++) {
+		const RawEvent *raw = &raw_events[i];
+		SlotEvent *e = &events[i];
+		e->slot = raw->slot;
+		e->generation = raw->generation;
+		e->runid = raw->runid;
+		e->finished = raw->finished;
+		e->result = raw->result;
+		e->message = MemoryContextStrdup(mcxt, raw->message);
+		e->started_at = raw->started_at;
+		e->ended_at = raw->ended_at;
+		e->pid = raw->pid;
+		e->job_name = MemoryContextStrdup(mcxt, PayloadJobName(raw->slot)); /* our own mapping: no lock needed */
+	}
 	*count = n;
 	*running = running_now;
 	return events;
@@ -126,7 +164,8 @@ void
 AcknowledgeEvents(const SlotEvent *events, int count)
 {
 	SharedState *sh = Shared();
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	int nfreed = 0;
+	LockSlots(LW_EXCLUSIVE);
 	for (int i = 0; i < count; i++) {
 		RunSlot *slot = &sh->slots[events[i].slot];
 		if (slot->generation != events[i].generation)
@@ -135,8 +174,13 @@ AcknowledgeEvents(const SlotEvent *events, int count)
 			slot->running_recorded = true;
 			continue;
 		}
-		slot->state = kSlotFree;
-		SlotLocal *local = &slot_local[events[i].slot];
+		if (TransitionSlot(slot, kSlotFree))
+			freed_slots[nfreed++] = events[i].slot;
+	}
+	UnlockSlots();
+	/* The worker handles and payload segments are the launcher's own: released after the lock. */
+	for (int i = 0; i < nfreed; i++) {
+		SlotLocal *local = &slot_local[freed_slots[i]];
 		if (local->handle != nullptr)
 			pfree(local->handle);
 		if (local->payload != nullptr)
@@ -144,7 +188,6 @@ AcknowledgeEvents(const SlotEvent *events, int count)
 		local->handle = nullptr;
 		local->payload = nullptr;
 	}
-	LWLockRelease(sh->lock);
 	ConditionVariableBroadcast(&sh->slot_changed);
 }
 
@@ -168,24 +211,33 @@ MakePayload(const DueRun *run)
 	return seg;
 }
 
-/* Claims a free slot for the run (caller holds the lock); -1 when at the limit. */
+/*
+ * Claims a free slot for the run (caller holds the lock); -1 when none may be
+ * had now (core::MayStartWorker: job_stagger.max_running_jobs counts runs
+ * executing; workers started ahead of their instant only need a free slot).
+ */
 int
-ClaimSlot(SharedState *sh, const DueRun *run, int limit)
+ClaimSlot(SharedState *sh, const DueRun *run, int cap, TimestampTz now)
 {
-	int in_use = 0, free_slot = -1;
+	core::SlotCounts counts;
+	int free_slot = -1;
 	for (int i = 0; i < sh->nslots; i++) {
-		if (sh->slots[i].state != kSlotFree)
-			in_use++;
-		else if (free_slot < 0)
+		const RunSlot *s = &sh->slots[i];
+		if (s->state == kSlotFree && free_slot < 0)
 			free_slot = i;
+		counts.free += s->state == kSlotFree;
+		counts.running += s->state == kSlotRunning;
+		counts.awaiting_place += s->state == kSlotQueued && s->ready;
+		counts.late_starting += (s->state == kSlotClaimed || s->state == kSlotWaiting) && s->spec.fire_at <= now;
 	}
-	if (in_use >= limit || free_slot < 0)
+	if (!core::MayStartWorker(counts, cap, run->fire_at <= now))
 		return -1;
 	RunSlot *slot = &sh->slots[free_slot];
 	uint32 generation = slot->generation + 1;
-	memset(slot, 0, sizeof(RunSlot));
+	memset(slot, 0, sizeof(RunSlot)); /* state stays kSlotFree */
 	slot->generation = generation;
-	slot->state = kSlotClaimed;
+	if (!TransitionSlot(slot, kSlotClaimed))
+		return -1;
 	slot->spec.jobid = run->jobid;
 	slot->spec.runid = run->runid;
 	slot->spec.dboid = run->dboid;
@@ -197,13 +249,13 @@ ClaimSlot(SharedState *sh, const DueRun *run, int limit)
 	return free_slot;
 }
 
+/* The worker could not be started: give the slot back (a refused move leaves it to DetectLostWorkers). */
 void
 ReleaseClaim(int slotno)
 {
-	SharedState *sh = Shared();
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
-	sh->slots[slotno].state = kSlotFree;
-	LWLockRelease(sh->lock);
+	LockSlots(LW_EXCLUSIVE);
+	(void)TransitionSlot(&Shared()->slots[slotno], kSlotFree);
+	UnlockSlots();
 }
 
 void
@@ -224,11 +276,11 @@ bool
 StartRun(const DueRun *run)
 {
 	SharedState *sh = Shared();
-	int limit = Min(js::pg::guc_max_running_jobs, sh->nslots);
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
-	int slotno = ClaimSlot(sh, run, limit);
+	TimestampTz now = GetCurrentTimestamp();
+	LockSlots(LW_EXCLUSIVE);
+	int slotno = ClaimSlot(sh, run, js::pg::guc_max_running_jobs, now);
 	uint32 generation = slotno >= 0 ? sh->slots[slotno].generation : 0;
-	LWLockRelease(sh->lock);
+	UnlockSlots();
 	if (slotno < 0)
 		return false;
 
@@ -238,9 +290,10 @@ StartRun(const DueRun *run)
 		WarnCannotStart("no dynamic shared memory segment available");
 		return false;
 	}
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
-	sh->slots[slotno].spec.payload = dsm_segment_handle(seg);
-	LWLockRelease(sh->lock);
+	dsm_handle payload = dsm_segment_handle(seg);
+	LockSlots(LW_EXCLUSIVE);
+	sh->slots[slotno].spec.payload = payload;
+	UnlockSlots();
 
 	BackgroundWorker worker;
 	memset(&worker, 0, sizeof(worker));
@@ -277,14 +330,15 @@ AdoptSlots(MemoryContext mcxt, int *count)
 	SharedState *sh = Shared();
 	int64 *runids = static_cast<int64 *>(MemoryContextAllocZero(mcxt, sizeof(int64) * (sh->nslots + 1)));
 	int n = 0;
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < sh->nslots; i++) {
 		slot_local[i].handle = nullptr;
 		slot_local[i].payload = nullptr;
+	}
+	LockSlots(LW_SHARED);
+	for (int i = 0; i < sh->nslots; i++)
 		if (sh->slots[i].state != kSlotFree)
 			runids[n++] = sh->slots[i].spec.runid;
-	}
-	LWLockRelease(sh->lock);
+	UnlockSlots();
 	*count = n;
 	return runids;
 }

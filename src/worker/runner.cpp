@@ -7,7 +7,12 @@
  * run slot for the launcher to record.
  *
  * C-shaped PostgreSQL code (no C++ objects): errors unwind freely here.
+ * The slot moves only through TransitionSlot(); a refused move means the
+ * launcher gave the slot up, and the worker leaves.
  */
+#include "core/run_slot_fsm.hpp"
+#include "pg/guc.hpp"
+
 extern "C" {
 #include "postgres.h"
 
@@ -76,46 +81,53 @@ CaptureError(ErrorData *edata)
 		prev_emit_log_hook(edata);
 }
 
-/* Sets the slot's final state (caller holds the lock) and wakes everyone interested. */
-void
+/* Sets the slot's final state (caller holds the lock); false if the move was refused. */
+bool
 FinishLocked(RunSlot *slot, RunResult result, const char *message)
 {
-	slot->state = kSlotDone;
+	if (!TransitionSlot(slot, kSlotDone))
+		return false;
 	slot->result = result;
 	slot->ended_at = GetCurrentTimestamp();
 	strlcpy(slot->message, message != nullptr ? message : "", kRunMessageSize);
+	return true;
 }
 
 void
 Finish(RunResult result, const char *message)
 {
 	SharedState *sh = Shared();
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	LockSlots(LW_EXCLUSIVE);
 	RunSlot *slot = MySlot();
 	if (slot->generation == run.generation && slot->state != kSlotDone)
-		FinishLocked(slot, result, message);
-	LWLockRelease(sh->lock);
+		(void)FinishLocked(slot, result, message);
+	UnlockSlots();
 	ConditionVariableBroadcast(&sh->slot_changed);
 	WakeLauncher();
 }
 
-/* Exit callback: a worker that leaves without a result (FATAL, terminated) records why. */
+/*
+ * Exit callback: a worker that leaves without a result (FATAL, terminated)
+ * records why. A FATAL may come while an LWLock is held (ours included):
+ * release them all before taking the slot lock, or we would wait on ourselves.
+ */
 void
 RunnerExit(int code, Datum arg)
 {
 	SharedState *sh = Shared();
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	LWLockReleaseAll();
+	LockSlots(LW_EXCLUSIVE);
 	RunSlot *slot = MySlot();
 	bool mine = slot->generation == run.generation && slot->state != kSlotDone && slot->state != kSlotFree;
 	if (mine) {
-		bool started = slot->state == kSlotRunning || slot->state == kSlotQueued;
+		bool started = slot->state == kSlotRunning; /* a QUEUED run never executed */
 		char message[kRunMessageSize];
 		snprintf(message, sizeof(message), "job worker exited %s: %s",
 		         started ? "while running the command" : "before running the command",
 		         last_error[0] != '\0' ? last_error : "no error was reported (see the server log)");
-		FinishLocked(slot, started ? kResultCrashed : kResultFailed, message);
+		mine = FinishLocked(slot, started ? kResultCrashed : kResultFailed, message);
 	}
-	LWLockRelease(sh->lock);
+	UnlockSlots();
 	if (mine) {
 		ConditionVariableBroadcast(&sh->slot_changed);
 		WakeLauncher();
@@ -134,15 +146,14 @@ RunTimeoutHandler()
 bool
 ReadSlot(int slotno, uint32 generation)
 {
-	SharedState *sh = Shared();
 	run.slotno = slotno;
 	run.generation = generation;
-	LWLockAcquire(sh->lock, LW_SHARED);
+	LockSlots(LW_SHARED);
 	RunSlot *slot = MySlot();
 	bool ok = slot->generation == generation && slot->state == kSlotClaimed;
 	if (ok)
 		run.spec = slot->spec;
-	LWLockRelease(sh->lock);
+	UnlockSlots();
 	return ok;
 }
 
@@ -168,19 +179,18 @@ NotePeakLocked(SharedState *sh)
 	sh->peak_running = Max(sh->peak_running, running);
 }
 
-void
-SetState(RunSlotState state, bool set_started)
+/* Connected: CLAIMED -> WAITING. False if the slot is no longer ours (the launcher gave it up). */
+bool
+EnterWaiting()
 {
-	SharedState *sh = Shared();
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	LockSlots(LW_EXCLUSIVE);
 	RunSlot *slot = MySlot();
-	slot->state = state;
-	slot->pid = MyProcPid;
-	if (set_started)
-		slot->started_at = GetCurrentTimestamp();
-	if (state == kSlotRunning)
-		NotePeakLocked(sh);
-	LWLockRelease(sh->lock);
+	/* a slow worker may find its claim given up (DONE): not an illegal move, just not ours any more */
+	bool ok = slot->generation == run.generation && slot->state == kSlotClaimed && TransitionSlot(slot, kSlotWaiting);
+	if (ok)
+		slot->pid = MyProcPid;
+	UnlockSlots();
+	return ok;
 }
 
 /* Other runs waiting for the same instant (caller need not hold the lock: an estimate is enough). */
@@ -241,9 +251,17 @@ WaitForFireTime(TimestampTz fire_at)
 	CHECK_FOR_INTERRUPTS();
 }
 
+/* Is this slot's run due before ours (fire order, then run order)? */
+bool
+DueBefore(const RunSlot *s)
+{
+	return s->spec.fire_at < run.spec.fire_at ||
+	       (s->spec.fire_at == run.spec.fire_at && s->spec.runid < run.spec.runid);
+}
+
 /* An earlier run of the same job still active? (caller holds the lock) */
 bool
-EarlierRunActive(SharedState *sh, bool *queued_exists, int64 *earlier_runid)
+EarlierRunActive(SharedState *sh, bool *queued_exists, int64 *earlier_runid, RunSlotState *earlier_state)
 {
 	bool active = false;
 	*queued_exists = false;
@@ -253,18 +271,65 @@ EarlierRunActive(SharedState *sh, bool *queued_exists, int64 *earlier_runid)
 			continue;
 		if (s->state == kSlotQueued)
 			*queued_exists = true;
-		if (s->spec.fire_at < run.spec.fire_at ||
-		    (s->spec.fire_at == run.spec.fire_at && s->spec.runid < run.spec.runid)) {
+		if (DueBefore(s)) {
 			active = true;
 			*earlier_runid = s->spec.runid;
+			*earlier_state = s->state;
 		}
 	}
 	return active;
 }
 
+/* job_stagger.max_running_jobs as the launcher applied it (our own setting before it did). */
+int
+RunningCap(SharedState *sh)
+{
+	return sh->running_cap > 0 ? sh->running_cap : js::pg::guc_max_running_jobs;
+}
+
+enum StartOutcome : int {
+	kStarted = 0, /* RUNNING, started_at set */
+	kWaitingTurn, /* QUEUED: behind the job's previous run, or for a place under the cap */
+	kSlotLost,    /* the slot is no longer ours */
+};
+
 /*
- * Applies the overlap policy at the fire instant. Returns true with the slot
- * RUNNING and started_at set, or false (the run finished as skipped).
+ * At or after the instant, under the lock: start executing if no earlier run
+ * of the job blocks us (`blocked`) and the cap has a place for us (runs
+ * waiting for a place that are due earlier go first); else wait QUEUED.
+ */
+StartOutcome
+TryStartLocked(SharedState *sh, bool blocked)
+{
+	RunSlot *slot = MySlot();
+	if (slot->generation != run.generation)
+		return kSlotLost;
+	if (!blocked) {
+		int running = 0, ready_ahead = 0;
+		for (int i = 0; i < sh->nslots; i++) {
+			const RunSlot *s = &sh->slots[i];
+			running += s->state == kSlotRunning;
+			ready_ahead += i != run.slotno && s->state == kSlotQueued && s->ready && DueBefore(s);
+		}
+		if (core::MayTakePlace(running, ready_ahead, RunningCap(sh))) {
+			if (!TransitionSlot(slot, kSlotRunning))
+				return kSlotLost;
+			slot->ready = false;
+			slot->started_at = GetCurrentTimestamp();
+			NotePeakLocked(sh);
+			return kStarted;
+		}
+	}
+	if (slot->state != kSlotQueued && !TransitionSlot(slot, kSlotQueued))
+		return kSlotLost;
+	slot->ready = !blocked;
+	return kWaitingTurn;
+}
+
+/*
+ * Applies the overlap policy and the cap at the fire instant. Returns true
+ * with the slot RUNNING and started_at set (maybe after waiting QUEUED), or
+ * false (the run finished as skipped, or the slot is no longer ours).
  */
 bool
 ClaimStart()
@@ -272,45 +337,50 @@ ClaimStart()
 	SharedState *sh = Shared();
 	bool queued_exists = false;
 	int64 earlier = 0;
+	RunSlotState earlier_state = kSlotFree;
 	char message[kRunMessageSize];
 
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
-	bool busy = run.spec.overlap != kOverlapAllow && EarlierRunActive(sh, &queued_exists, &earlier);
-	if (busy && (run.spec.overlap == kOverlapSkip || queued_exists)) {
-		snprintf(message, sizeof(message),
-		         run.spec.overlap == kOverlapSkip ? "skipped: the previous run (runid " INT64_FORMAT
-		                                            ") is still running"
-		                                          : "skipped: a run is already queued behind run " INT64_FORMAT,
-		         earlier);
-		FinishLocked(MySlot(), kResultSkipped, message);
-		LWLockRelease(sh->lock);
-		ConditionVariableBroadcast(&sh->slot_changed);
-		WakeLauncher();
+	ConditionVariablePrepareToSleep(&sh->slot_changed); /* no wake-up is lost between a check and the sleep */
+	LockSlots(LW_EXCLUSIVE);
+	if (MySlot()->generation != run.generation) {
+		UnlockSlots();
+		ConditionVariableCancelSleep();
 		return false;
 	}
-	MySlot()->state = busy ? kSlotQueued : kSlotRunning;
-	MySlot()->pid = MyProcPid;
-	if (!busy) {
-		MySlot()->started_at = GetCurrentTimestamp();
-		NotePeakLocked(sh);
+	bool busy = run.spec.overlap != kOverlapAllow && EarlierRunActive(sh, &queued_exists, &earlier, &earlier_state);
+	if (busy && (run.spec.overlap == kOverlapSkip || queued_exists)) {
+		if (run.spec.overlap == kOverlapQueue)
+			snprintf(message, sizeof(message), "skipped: a run is already queued behind run " INT64_FORMAT, earlier);
+		else if (earlier_state == kSlotRunning)
+			snprintf(message, sizeof(message), "skipped: the previous run (runid " INT64_FORMAT ") is still running",
+			         earlier);
+		else
+			snprintf(message, sizeof(message),
+			         "skipped: the previous run (runid " INT64_FORMAT ") has not finished (it is %s%s)", earlier,
+			         SlotStateName(earlier_state),
+			         earlier_state == kSlotQueued ? ", waiting for a place under job_stagger.max_running_jobs" : "");
+		bool finished = FinishLocked(MySlot(), kResultSkipped, message);
+		UnlockSlots();
+		ConditionVariableCancelSleep();
+		if (finished) {
+			ConditionVariableBroadcast(&sh->slot_changed);
+			WakeLauncher();
+		}
+		return false;
 	}
-	LWLockRelease(sh->lock);
-	if (!busy)
-		return true;
+	StartOutcome outcome = TryStartLocked(sh, busy);
+	UnlockSlots();
 
-	/* overlap = queue: run once more right after the current run ends */
-	ConditionVariablePrepareToSleep(&sh->slot_changed);
-	for (;;) {
-		LWLockAcquire(sh->lock, LW_SHARED);
-		busy = EarlierRunActive(sh, &queued_exists, &earlier);
-		LWLockRelease(sh->lock);
-		if (!busy)
-			break;
+	/* Queued: behind the job's previous run (overlap = queue) or for a place under the cap. */
+	while (outcome == kWaitingTurn) {
 		ConditionVariableSleep(&sh->slot_changed, PG_WAIT_EXTENSION);
+		LockSlots(LW_EXCLUSIVE);
+		busy = run.spec.overlap != kOverlapAllow && EarlierRunActive(sh, &queued_exists, &earlier, &earlier_state);
+		outcome = TryStartLocked(sh, busy);
+		UnlockSlots();
 	}
 	ConditionVariableCancelSleep();
-	SetState(kSlotRunning, true);
-	return true;
+	return outcome == kStarted;
 }
 
 /* "SELECT 3", "INSERT 0 1", "VACUUM": what psql would print for the statement. */
@@ -486,7 +556,8 @@ job_stagger_run_main(Datum main_arg)
 	(void)prctl(PR_SET_TIMERSLACK, 1000UL); /* 1 us: wake at the fire instant, not up to 50 us after */
 	BackgroundWorkerInitializeConnectionByOid(run.spec.dboid, run.spec.roleoid, 0);
 	ReportIdentity();
-	SetState(kSlotWaiting, false);
+	if (!EnterWaiting())
+		proc_exit(0); /* the launcher gave the slot up meanwhile */
 	WaitForFireTime(run.spec.fire_at);
 	if (!ClaimStart())
 		proc_exit(0);

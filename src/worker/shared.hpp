@@ -3,15 +3,21 @@
  * counter and one RunSlot per job worker. PostgreSQL-side header: include
  * after postgres.h.
  *
- * A run slot goes through these states (launcher L, job worker W):
+ * A run slot is a state machine (launcher L, job worker W); the legal moves
+ * are one table, src/core/run_slot_fsm.*, and every move goes through
+ * TransitionSlot():
  *
- *   FREE --L claims--> CLAIMED --W connected--> WAITING --fire time--> RUNNING --W--> DONE --L recorded--> FREE
- *                                                   \--overlap=queue--> QUEUED --previous run ended--> RUNNING
- *                                                   \--overlap=skip, previous running--> DONE (skipped)
- *   any state --W exits early (ERROR/FATAL/terminated)--> DONE (failed/crashed, set by W's exit callback)
+ *   FREE --L claims--> CLAIMED --W connected--> WAITING --instant, a place free--> RUNNING --W--> DONE --L recorded-->
+ * FREE
+ *                         \--L could not start W--> FREE         \--instant, previous run going (overlap = queue)
+ *                                                                 or max_running_jobs full--> QUEUED
+ *                                                     QUEUED --previous run ended, a place free--> RUNNING
+ *                                         WAITING --overlap = skip, previous run going--> DONE (skipped)
+ *   CLAIMED/WAITING/QUEUED/RUNNING --W exits early (ERROR/FATAL/terminated) or is lost--> DONE (failed/crashed)
  *
- * The overlap decision is taken by the worker at the fire instant under the
- * lock, so it is exact even though workers start ahead of time.
+ * The overlap and cap decisions are taken by the worker at the fire instant
+ * under the lock, so they are exact even though workers start ahead of time.
+ * job_stagger.max_running_jobs counts RUNNING slots only.
  */
 #pragma once
 
@@ -27,13 +33,14 @@ extern "C" {
 
 namespace js::worker {
 
+/* Mirrors core::RunSlotState (checked in shared.cpp). */
 enum RunSlotState : int {
 	kSlotFree = 0,
 	kSlotClaimed, /* launcher registered the worker; it has not connected yet */
 	kSlotWaiting, /* connected, waiting for the fire instant */
-	kSlotQueued,  /* overlap = queue: waiting for the job's previous run to end */
-	kSlotRunning,
-	kSlotDone, /* result set; the launcher records it and frees the slot */
+	kSlotQueued,  /* instant passed: waiting for the job's previous run to end, or a place under the cap */
+	kSlotRunning, /* executing: counted against job_stagger.max_running_jobs */
+	kSlotDone,    /* result set; the launcher records it and frees the slot */
 };
 
 enum RunResult : int {
@@ -71,6 +78,7 @@ struct RunSlot {
 	uint32 generation; /* bumped on every claim: a worker checks it still owns the slot */
 	RunSpec spec;
 	/* set by the worker */
+	bool ready; /* QUEUED only for a place under the cap (no earlier run of its job is going) */
 	pid_t pid;
 	TimestampTz started_at;
 	TimestampTz ended_at;
@@ -94,6 +102,7 @@ struct SharedState {
 	int launcher_starts;          /* launchers started since shared memory was (re)initialised */
 	bool database_unverified;     /* job_stagger.database_name may be missing: look before connecting */
 	int peak_running;             /* most runs executing at once since the last pool sample (kept by the workers) */
+	int running_cap;              /* job_stagger.max_running_jobs as the launcher last applied it (0: not yet) */
 	TimestampTz auto_rollback_at; /* when the scheduler last turned staggering off by itself (0: never) */
 	char auto_rollback_reason[kRunMessageSize];
 	int nslots;
@@ -109,6 +118,46 @@ struct RunPayload {
 
 /* Shared state, or NULL when the library was not preloaded. */
 SharedState *Shared();
+
+/*
+ * The slot lock. No memory may be allocated while it is held (copy into
+ * buffers allocated before, as SchedulerStatusSnapshot does): an out-of-memory
+ * ERROR there would leave every worker and session waiting on it.
+ * UnlockSlots() also reports the transitions TransitionSlot() refused while it
+ * was held (their WARNING is deferred until the lock is free).
+ */
+void LockSlots(LWLockMode mode);
+void UnlockSlots();
+
+/*
+ * Moves a slot to `to` (caller holds the lock exclusively). An illegal move
+ * (see core/run_slot_fsm.hpp) fails an assertion in cassert builds; otherwise
+ * it is refused: the slot keeps its state, a WARNING naming the slot and both
+ * states follows at UnlockSlots(), and false is returned for the caller to
+ * handle.
+ */
+bool TransitionSlot(RunSlot *slot, RunSlotState to);
+
+/* "free", "claimed", ... */
+const char *SlotStateName(RunSlotState state);
+
+/*
+ * The scheduler as SQL-facing code sees it. Code outside src/worker reads the
+ * shared state only through this copy, never the shared structs.
+ */
+struct SchedulerStatus {
+	pid_t launcher_pid; /* 0: no launcher */
+	TimestampTz launcher_started_at;
+	bool applied_enabled;
+	TimestampTz settings_applied_at; /* 0: never */
+	int nslots;
+	int count[kSlotDone + 1];     /* slots per RunSlotState */
+	TimestampTz auto_rollback_at; /* 0: never */
+	char auto_rollback_reason[kRunMessageSize];
+};
+
+/* Fills *out (a copy taken under the lock, nothing allocated); false when the library was not preloaded. */
+bool SchedulerStatusSnapshot(SchedulerStatus *out);
 
 /* Wakes the launcher (no-op without shared memory or launcher). */
 void WakeLauncher();
