@@ -187,8 +187,9 @@ DefineSchedulerGucs()
 		                           &guc_database_name, "postgres", PGC_POSTMASTER, 0, CheckDatabaseName, nullptr,
 		                           nullptr);
 	DefineCustomIntVariable("job_stagger.max_running_jobs", "Maximum number of job runs executing at once.",
-	                        "Runs due while the limit is reached wait for a free slot. Each run uses one background "
-	                        "worker: keep max_worker_processes above this value.",
+	                        "Workers started ahead of their instant do not count. A run due while the limit is "
+	                        "reached waits and starts when a run ends. Each run uses one background worker: keep "
+	                        "max_worker_processes above this value.",
 	                        &guc_max_running_jobs, 32, 1, kMaxRunningJobsLimit, PGC_SIGHUP, 0, nullptr, nullptr,
 	                        nullptr);
 	DefineCustomIntVariable("job_stagger.prestart_lead_ms",

@@ -9,6 +9,7 @@
  * the postmaster restarts it after bgw_restart_time, and the new launcher
  * adopts the runs still going.
  */
+#include "core/launcher_model.hpp"
 #include "pg/guc.hpp"
 
 extern "C" {
@@ -30,6 +31,8 @@ extern "C" {
 #include "worker/shared.hpp"
 
 namespace js::worker {
+
+static_assert(core::kOverlapAllow == kOverlapAllow, "core::DecideDue reads jobs.overlap as stored");
 
 namespace {
 
@@ -118,7 +121,10 @@ KeepRun(const DueRun *run)
 	return copy;
 }
 
-/* Is a run of this job already waiting for a worker? */
+/*
+ * Is a run of this job still waiting for a worker? (Runs ahead of their
+ * instant get one at once unless the cap or the workers are exhausted.)
+ */
 bool
 JobPending(int64 jobid)
 {
@@ -130,12 +136,12 @@ JobPending(int64 jobid)
 	return false;
 }
 
-/* Does an earlier run of the same job in this batch start (so this one would wait behind it)? */
+/* Does an earlier run of the same job in this batch start late (so this one would wait behind it)? */
 bool
-StartsEarlierInBatch(const DueRun *batch, int index)
+StartsLateEarlierInBatch(const DueRun *batch, int index, TimestampTz now)
 {
 	for (int i = 0; i < index; i++)
-		if (batch[i].jobid == batch[index].jobid && batch[i].start)
+		if (batch[i].jobid == batch[index].jobid && batch[i].start && batch[i].fire_at <= now)
 			return true;
 	return false;
 }
@@ -143,14 +149,17 @@ StartsEarlierInBatch(const DueRun *batch, int index)
 /*
  * Records due run `index` of the batch: missed and unresolvable ones are
  * final rows; the rest are marked to start (they join `pending` once the
- * transaction commits).
+ * transaction commits). What to do is core::DecideDue's call.
  */
 void
-RecordDueRun(DueRun *batch, int index)
+RecordDueRun(DueRun *batch, int index, TimestampTz now)
 {
 	DueRun *run = &batch[index];
 	char *error = nullptr;
-	if (run->kind == kDueMissed) {
+	core::DueAction action = core::DecideDue(
+	    run->kind == kDueMissed, run->overlap,
+	    run->kind != kDueMissed && (JobPending(run->jobid) || StartsLateEarlierInBatch(batch, index, now)));
+	if (action == core::DueAction::kRecordMissed) {
 		char *message = run->missed_count > 1
 		                    ? psprintf("missed %s" INT64_FORMAT " slots from %s to %s: the scheduler was not running "
 		                               "(server down or restarting), was blocked (see the server log) or the clock "
@@ -162,10 +171,10 @@ RecordDueRun(DueRun *batch, int index)
 		InsertRun(run, "skipped", message);
 		return;
 	}
-	if ((JobPending(run->jobid) || StartsEarlierInBatch(batch, index)) && run->overlap != kOverlapAllow) {
+	if (action == core::DueAction::kSkipPreviousNotStarted) {
 		InsertRun(run, "skipped",
-		          "skipped: the previous run of this job has not started yet (catching up, or waiting for a free "
-		          "run slot: job_stagger.max_running_jobs or max_worker_processes reached)");
+		          "skipped: the previous run of this job has not started yet (catching up, or every place under "
+		          "job_stagger.max_running_jobs or every background worker is taken)");
 		return;
 	}
 	if (!ResolveTarget(run, tick_cxt, &error)) {
@@ -184,6 +193,7 @@ struct RecordArgs {
 	DueRun *due;
 	int ndue;
 	TimestampTz upto;
+	TimestampTz now;
 	bool installed;
 };
 
@@ -204,7 +214,7 @@ RecordWork(void *arg)
 			UpdateRunStarted(e->runid, e->started_at, e->pid);
 	}
 	for (int i = 0; i < a->ndue; i++)
-		RecordDueRun(a->due, i);
+		RecordDueRun(a->due, i, a->now);
 	WriteScheduledUntil(a->upto);
 }
 
@@ -246,7 +256,7 @@ CarriedBatch(int *count)
 RecordOutcome
 RecordTick(const SlotEvent *events, int nevents, DueRun *due, int ndue, TimestampTz upto)
 {
-	RecordArgs args = {events, nevents, due, ndue, upto, true};
+	RecordArgs args = {events, nevents, due, ndue, upto, GetCurrentTimestamp(), true};
 	char *kept = psprintf("The launcher keeps %d due run(s) and %d worker report(s) in memory and records them on "
 	                      "the retry: no slot is lost or repeated.",
 	                      ndue, nevents);
@@ -456,16 +466,18 @@ NextLoopWake()
 	return wake_at;
 }
 
+/* Exit callback. A FATAL may come while an LWLock is held: release them all before taking ours. */
 void
 ClearLauncher(int code, Datum arg)
 {
 	SharedState *sh = Shared();
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	LWLockReleaseAll();
+	LockSlots(LW_EXCLUSIVE);
 	if (sh->launcher_pid == MyProcPid) {
 		sh->launcher_latch = nullptr;
 		sh->launcher_pid = 0;
 	}
-	LWLockRelease(sh->lock);
+	UnlockSlots();
 }
 
 /* Forgets runs waiting for a worker (their rows are closed as crashed at the next start-up). */
@@ -490,10 +502,12 @@ void
 NoteSettingsApplied(bool enabled)
 {
 	SharedState *sh = Shared();
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	LockSlots(LW_EXCLUSIVE);
 	sh->applied_enabled = enabled;
 	sh->settings_applied_at = GetCurrentTimestamp();
-	LWLockRelease(sh->lock);
+	sh->running_cap = js::pg::guc_max_running_jobs;
+	UnlockSlots();
+	ConditionVariableBroadcast(&sh->slot_changed); /* a raised cap lets waiting runs start */
 }
 
 void
@@ -506,12 +520,12 @@ RunLauncher()
 	tick_cxt = AllocSetContextCreate(launcher_cxt, "job_stagger tick", ALLOCSET_DEFAULT_SIZES);
 	InitSlots(launcher_cxt);
 
-	LWLockAcquire(sh->lock, LW_EXCLUSIVE);
+	LockSlots(LW_EXCLUSIVE);
 	sh->launcher_latch = MyLatch;
 	sh->launcher_pid = MyProcPid;
 	sh->launcher_started_at = GetCurrentTimestamp();
 	sh->launcher_starts++;
-	LWLockRelease(sh->lock);
+	UnlockSlots();
 	before_shmem_exit(ClearLauncher, 0);
 	CacheRegisterSyscacheCallback(AUTHOID, NoteRolesChanged, 0);
 
