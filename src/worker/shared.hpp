@@ -7,12 +7,11 @@
  * are one table, src/core/run_slot_fsm.*, and every move goes through
  * TransitionSlot():
  *
- *   FREE --L claims--> CLAIMED --W connected--> WAITING --instant, a place free--> RUNNING --W--> DONE --L recorded-->
- * FREE
- *                         \--L could not start W--> FREE         \--instant, previous run going (overlap = queue)
- *                                                                 or max_running_jobs full--> QUEUED
- *                                                     QUEUED --previous run ended, a place free--> RUNNING
- *                                         WAITING --overlap = skip, previous run going--> DONE (skipped)
+ *   FREE --L claims--> CLAIMED --W connected--> WAITING --instant, a place free--> RUNNING --W--> DONE
+ *   CLAIMED --L could not start W--> FREE;  DONE --L recorded--> FREE
+ *   WAITING --instant: previous run going (overlap = queue) or max_running_jobs full--> QUEUED
+ *   QUEUED --previous run ended, a place free--> RUNNING
+ *   WAITING --overlap = skip, previous run going--> DONE (skipped)
  *   CLAIMED/WAITING/QUEUED/RUNNING --W exits early (ERROR/FATAL/terminated) or is lost--> DONE (failed/crashed)
  *
  * The overlap and cap decisions are taken by the worker at the fire instant
