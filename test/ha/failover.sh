@@ -19,9 +19,14 @@
 # (scripts/lib.sh) for initdb/pg_ctl and as Patroni's bin_dir. Everything lives in
 # one temp dir, removed on exit; every process it starts is stopped by PID.
 # Knobs: JS_HA_RUN (seconds of jobs before the switch, 5), JS_HA_AFTER (seconds
-# after it, 8), JS_HA_LAG (seconds the async standby is cut off before the stop, 3),
-# JS_HA_MAX_GAP (allowed seconds to the first run on the new leader, 10),
-# JS_HA_KEEP=1 keeps the temp dir.
+# after it, 8), JS_HA_STOP_AT (fraction of a second at which the primary is
+# stopped or killed, 0.02: just after the runs of that second), JS_HA_LAG
+# (seconds the async standby is cut off before the stop, 3), JS_HA_MAX_GAP
+# (allowed seconds to the first run on the new leader, 10), JS_HA_SCENARIOS
+# (glob of streaming scenarios, "fast/*"), JS_HA_INJECT=1 (plant violations:
+# every check must fail), JS_HA_STRICT=1 (ignore known_failures), JS_HA_KEEP=1
+# (keep the temp dir).
+# shellcheck disable=SC2154 # PORT_n1, REST_n2, PATRONI_PID_n1 … are set through eval
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
@@ -43,21 +48,24 @@ cleanup() {
 	local p d
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	for d in "${DATADIRS[@]}"; do
-		[ -f "$d/postmaster.pid" ] && js_as_pg "$PG_BIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
+		if [ -f "$d/postmaster.pid" ]; then
+			js_as_pg "$PG_BIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
+		fi
 	done
 	sleep 0.5
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	# A postmaster whose pg_ctl stop failed (data dir already removed, pid file gone).
-	for d in "${DATADIRS[@]}"; do
-		p=$(pgrep -f -x "$PG_BIN/postgres -D $d.*" 2>/dev/null | head -1 || true)
-		[ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
-	done
 	if [ -n "$T" ] && [ "${JS_HA_KEEP:-0}" != 1 ]; then rm -rf "$T"; fi
 	[ -n "$T" ] && [ "${JS_HA_KEEP:-0}" = 1 ] && echo "kept $T" >&2
 	true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# Sleeps until JS_HA_STOP_AT (0.02) s past the next second: the runs of that
+# second have just committed their effect, their outcome is not recorded yet.
+sleep_to_fraction() {
+	sleep "$(awk -v n="$(date +%s.%N)" -v f="${JS_HA_STOP_AT:-0.02}" 'BEGIN { printf "%.3f", int(n) + 1 + f - n }')"
+}
 
 # Runs a long-lived command as the cluster owner in this process (exec, no
 # runuser parent), so that $! is its own PID and kill -9 reaches it.
@@ -237,26 +245,31 @@ SELECT h.job_name, to_char(h.scheduled_at, 'HH24:MI:SS'), h.status, left(coalesc
  ORDER BY h.scheduled_at, h.job_name;
 SQL
 	local v
+	zero() { # 1 when every named value is 0
+		local k
+		for k in "$@"; do [ "$(val "$k")" = 0 ] || { echo 0 && return; }; done
+		echo 1
+	}
 	val() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<" $out"; }
-	check "no job runs on a replica" $([ "$(val replica_runs)" = 0 ] && [ "$(val replica_procs)" = 0 ] && echo 1 || echo 0) \
+	check "no job runs on a replica" "$(zero replica_runs replica_procs)" \
 		"effects while a replica: $(val replica_runs), samples with a job_stagger process on a replica: $(val replica_procs)"
 	v=$(val gap)
-	check "jobs run on the new leader within ${MAX_GAP}s" $([ "$v" != none ] && awk -v g="$v" -v m="$MAX_GAP" 'BEGIN { exit !(g <= m) }' && echo 1 || echo 0) \
+	check "jobs run on the new leader within ${MAX_GAP}s" "$(awk -v g="$v" -v m="$MAX_GAP" 'BEGIN { print (g != "none" && g <= m) ? 1 : 0 }')" \
 		"first run ${v}s after the promotion"
-	check "no slot runs on both nodes" $([ "$(val both_nodes)" = 0 ] && [ "$(val dup_same_slot)" = 0 ] && echo 1 || echo 0) \
+	check "no slot runs on both nodes" "$(zero both_nodes dup_same_slot)" \
 		"slots with effects on 2 nodes: $(val both_nodes), slots with 2+ effects: $(val dup_same_slot)"
-	check "every due slot has exactly one history row" $([ "$(val history_not_one)" = 0 ] && echo 1 || echo 0) \
+	check "every due slot has exactly one history row" "$(zero history_not_one)" \
 		"$(val slots) slots, $(val history_not_one) without exactly one row"
-	check "no slot without effect is recorded succeeded" $([ "$(val lost_succeeded)" = 0 ] && echo 1 || echo 0) \
+	check "no slot without effect is recorded succeeded" "$(zero lost_succeeded)" \
 		"$(val no_effect) slots without effect: $(val lost_skipped) skipped, $(val lost_crashed) crashed, $(val lost_other) other, $(val lost_succeeded) succeeded"
-	check "no 'crashed' row for a slot whose effect survived" $([ "$(val crashed_with_effect)" = 0 ] && echo 1 || echo 0) \
+	check "no 'crashed' row for a slot whose effect survived" "$(zero crashed_with_effect)" \
 		"$(val crashed_with_effect) crashed, $(val skipped_with_effect) skipped with an effect"
-	check "every slot due after the promotion runs" $([ "$(val after_promo_not_run)" = 0 ] && echo 1 || echo 0) \
+	check "every slot due after the promotion runs" "$(zero after_promo_not_run)" \
 		"$(val after_promo_not_run) not run: $(val after_promo_statuses)"
-	check "no open starting/running row at the end" $([ "$(val open)" = 0 ] && echo 1 || echo 0) "$(val open) open"
+	check "no open starting/running row at the end" "$(zero open)" "$(val open) open"
 	if [ "$sync" = 1 ]; then
 		check "exactly once (synchronous): effect <=> succeeded" \
-			$([ "$(val effect_not_succeeded)" = 0 ] && [ "$(val lost_succeeded)" = 0 ] && [ "$(val rerun)" = 0 ] && echo 1 || echo 0) \
+			"$(zero effect_not_succeeded lost_succeeded rerun)" \
 			"effects without succeeded row: $(val effect_not_succeeded), succeeded without effect: $(val lost_succeeded), reruns of unreplicated runs: $(val rerun)"
 	fi
 	RESULTS+=("$SCEN gap=$(val gap)s outage=$(val outage)s slots=$(val slots) no_effect=$(val no_effect) (skipped $(val lost_skipped), crashed $(val lost_crashed)) lost=$(val never_ran) effect_not_succeeded=$(val effect_not_succeeded) unreplicated=$(val unreplicated) rerun=$(val rerun) duplicated=$(val both_nodes) late=$(val late)")
@@ -338,6 +351,7 @@ streaming_scenario() { # fast|immediate, async|sync
 		q "$pb" "ALTER SYSTEM SET primary_conninfo = ''" && q "$pb" "SELECT pg_reload_conf()" >/dev/null
 		sleep "$LAG_S"
 	fi
+	sleep_to_fraction
 	t_ev=$(date -u '+%Y-%m-%d %H:%M:%S.%N+00')
 	js_as_pg "$PG_BIN/pg_ctl" -D "$a" -m "$stop" -w stop >/dev/null
 	js_as_pg "$PG_BIN/pg_ctl" -D "$b" -w -t 60 promote >/dev/null
@@ -346,7 +360,7 @@ streaming_scenario() { # fast|immediate, async|sync
 	kill "${PIDS[-1]}" "${PIDS[-2]}" 2>/dev/null || true
 	old=$dir/old_effects
 	postmortem "$a" "$old"
-	analyse "$pb" "1970-01-01" "$t_end" "$t_ev" "$(promoted_at "$b")" "$pb" $([ "$rep" = sync ] && echo 1 || echo 0) "$old"
+	analyse "$pb" "1970-01-01" "$t_end" "$t_ev" "$(promoted_at "$b")" "$pb" "$([ "$rep" = sync ] && echo 1 || echo 0)" "$old"
 	js_as_pg "$PG_BIN/pg_ctl" -D "$b" -m fast -w stop >/dev/null
 }
 
@@ -358,6 +372,7 @@ run_streaming() {
 	for stop in fast immediate; do
 		for rep in async sync; do
 			# JS_HA_SCENARIOS: a glob to run some of them ("fast/*").
+			# shellcheck disable=SC2053 # a glob on purpose
 			[[ "$stop/$rep" == ${JS_HA_SCENARIOS:-*} ]] || continue
 			streaming_scenario "$stop" "$rep"
 		done
@@ -478,7 +493,7 @@ patroni_cluster() { # on|off (synchronous_mode)
 		eval "PORT_$n=$(js_free_port)"
 		eval "REST_$n=$(js_free_port)"
 		patroni_conf "$n" "$(eval echo "\$PORT_$n")" "$(eval echo "\$REST_$n")" "$ep" \
-			$([ "$sm" = on ] && echo true || echo false) | js_as_pg tee "$T/$n.yml" >/dev/null
+			"$([ "$sm" = on ] && echo true || echo false)" | js_as_pg tee "$T/$n.yml" >/dev/null
 		DATADIRS+=("$T/$n")
 	done
 	start_patroni n1
@@ -509,6 +524,7 @@ patroni_cluster() { # on|off (synchronous_mode)
 	if [ "$sm" = on ]; then
 		wait_sql "$PORT_n2" "SELECT count(*) = 1 FROM pg_stat_replication WHERE sync_state = 'sync'" 60 "n1 is synchronous"
 	fi
+	sleep_to_fraction
 	t_fo=$(date -u '+%Y-%m-%d %H:%M:%S.%N+00')
 	# Slots from 2 s before the kill belong to the failover: their outcome may
 	# not be recorded yet (the launcher records it on its next tick).
