@@ -479,7 +479,7 @@ patroni_cluster() { # on|off (synchronous_mode)
 	local sm=$1 ep pp n t_sw t_fo t_end t_sw_promo t_fo_promo t_fo_from t_sw_to pid p old="" sync
 	sync=$([ "$sm" = on ] && echo 1 || echo 0)
 	js_log "Patroni cluster, synchronous_mode $sm"
-	rm -rf "${T:?}"/n1 "${T:?}"/n2 "${T:?}"/etcd "$T"/samples.*
+	rm -rf "${T:?}"/n1 "${T:?}"/n2 "${T:?}"/n2.dead "${T:?}"/etcd "$T"/samples.* "$T"/old_effects
 	ep=$(js_free_port)
 	pp=$(js_free_port)
 	(exec_as_pg etcd --name e1 --data-dir "$T/etcd" --listen-client-urls "http://127.0.0.1:$ep" \
