@@ -11,6 +11,11 @@ JS_PACKAGES=(make g++ cmake clang-format "postgresql-$PG_MAJOR" "postgresql-serv
 	libcctz-dev libgtest-dev libbenchmark-dev libipc-run-perl "postgresql-$PG_MAJOR-cron" libpq-dev
 	clang-14 libclang-rt-14-dev)
 
+# Only for the Patroni failover tier (scripts/test.sh --ha, test/ha/failover.sh
+# --patroni); installed with --no-install-recommends. Debian starts a system
+# etcd on 127.0.0.1:2379 where services start; the test runs its own.
+JS_HA_PACKAGES=(patroni etcd-server curl)
+
 js_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 js_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -25,16 +30,22 @@ js_as_pg() {
 	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# Installs the Debian packages that are missing (apt-get update only if needed).
+# Installs the Debian packages that are missing (apt-get update only if needed):
+# JS_PACKAGES, or the packages given (extra apt-get options before a "--").
 js_install_deps() {
-	local missing=() p
-	for p in "${JS_PACKAGES[@]}"; do
+	local missing=() p opts=() pkgs=("${JS_PACKAGES[@]}")
+	if [ $# -gt 0 ]; then
+		while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+		shift
+		pkgs=("$@")
+	fi
+	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	js_log "installing Debian packages: ${missing[*]}"
 	js_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	js_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	js_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${opts[@]}" "${missing[@]}" >/dev/null
 	# Debian creates and starts a default cluster with the server package; we
 	# never use it (every script makes its own throwaway cluster).
 }

@@ -6,8 +6,12 @@
 #   3. pg_regress suite and TAP integration tests (make installcheck), each on a
 #      temporary instance that pg_regress / PostgreSQL::Test::Cluster starts
 #      with shared_preload_libraries = 'job_stagger';
-#   4. libFuzzer targets (make fuzz), JS_FUZZ_SECONDS per target (default 20;
-#      --long-fuzz: 600).
+#   4. failover of a streaming standby (test/ha/failover.sh --streaming);
+#   5. libFuzzer targets (make fuzz), JS_FUZZ_SECONDS per target (default 20;
+#      --long-fuzz: 600);
+#   6. with --ha: failover in a Patroni cluster (etcd + two nodes; installs the
+#      Debian packages patroni and etcd-server; test/ha/failover.sh --patroni).
+# Flags combine: scripts/test.sh --long-fuzz --ha.
 # Works as root (the server parts then run as the postgres OS user) or as a
 # normal user with sudo. Prints pass/fail counts; exits non-zero on any failure.
 set -euo pipefail
@@ -16,8 +20,8 @@ set -euo pipefail
 SUMMARY=()
 FAILED=0
 
-record() { # name passed failed
-	SUMMARY+=("$(printf '%-10s %4s passed, %s failed' "$1" "$2" "$3")")
+record() { # name passed failed [known failures]
+	SUMMARY+=("$(printf '%-10s %4s passed, %s failed%s' "$1" "$2" "$3" "${4:+ ($4 known failures)}")")
 	[ "$3" -eq 0 ] || FAILED=1
 }
 
@@ -111,6 +115,23 @@ run_fuzz() {
 	record fuzz "$passed" "$failed"
 }
 
+# test/ha/failover.sh: "ha: N passed, N failed, N known failures ..."
+run_ha() { # --streaming | --patroni, summary name
+	local log status=0 passed failed known
+	js_log "failover (test/ha/failover.sh $1)"
+	log=$(PG_BIN=$PG_BIN bash "$JS_ROOT/test/ha/failover.sh" "$1" 2>&1) || status=$?
+	echo "$log" | grep -E '^(ha-result|ha-check: (FAILED|KNOWN)|ha: )' || true
+	[ $status -eq 0 ] || echo "$log" | grep -vE '^(ha-result|ha-check|ha-detail)' | tail -n 30
+	read -r passed failed known < <(sed -n 's/^ha: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) known.*/\1 \2 \3/p' <<<"$log") || true
+	if [ -z "${passed:-}" ]; then
+		record "$2" 0 1 # died before its summary (its output is above)
+	else
+		[ $status -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+		[ "$known" = 0 ] && known=
+		record "$2" "$passed" "$failed" "$known"
+	fi
+}
+
 run_format_check() {
 	js_log "format check (clang-format)"
 	if make -C "$JS_ROOT" -s format-check >/dev/null 2>&1; then
@@ -135,10 +156,16 @@ run_meta_check() {
 }
 
 main() {
-	if [ "${1:-}" = "--long-fuzz" ]; then
-		JS_FUZZ_SECONDS=${JS_FUZZ_SECONDS:-600}
-	fi
+	local ha=0 arg
+	for arg in "$@"; do
+		case "$arg" in
+		--long-fuzz) JS_FUZZ_SECONDS=${JS_FUZZ_SECONDS:-600} ;;
+		--ha) ha=1 ;;
+		*) js_die "unknown option $arg (use --long-fuzz, --ha)" ;;
+		esac
+	done
 	js_install_deps
+	[ $ha -eq 0 ] || js_install_deps --no-install-recommends -- "${JS_HA_PACKAGES[@]}"
 	js_build_install
 	run_format_check
 	run_meta_check
@@ -148,7 +175,9 @@ main() {
 	run_regress "$dir"
 	run_tap "$dir"
 	[ "$dir" = "$JS_ROOT" ] || rm -rf "$dir"
+	run_ha --streaming ha-stream
 	run_fuzz
+	[ $ha -eq 0 ] || run_ha --patroni ha-patroni
 	echo
 	js_log "summary"
 	printf '%s\n' "${SUMMARY[@]}"
