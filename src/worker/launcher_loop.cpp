@@ -375,6 +375,15 @@ StartupWork(void *arg)
 	for (int i = 0; i < a->nresumed; i++) {
 		DueRun *run = &a->resumed[i];
 		char *error = nullptr;
+		if (run->kind == kDueReboot && !Shared()->reboot_jobs_done) {
+			/* this start runs the @reboot jobs anew */
+			UpdateRunFinished(run->runid, "skipped",
+			                  "skipped: the server restarted before this @reboot run began; @reboot jobs run again "
+			                  "at this start",
+			                  0, GetCurrentTimestamp(), 0);
+			run->start = false;
+			continue;
+		}
 		run->start = ResolveTarget(run, tick_cxt, &error);
 		if (run->start)
 			continue;
@@ -582,9 +591,10 @@ RecordBeforeExit()
 		return;
 	static Retry exit_retry = {"recording runs at exit", 0, 0, 0, 0};
 	RecordArgs args = {events, nevents, nullptr, 0, 0, true};
-	(void)TryWork(&exit_retry, "job_stagger: recording runs at exit", RecordEventsWork, &args,
-	              "Runs recorded 'running' are closed as crashed by the next scheduler, runs still 'starting' are "
-	              "run by it.");
+	if (TryWork(&exit_retry, "job_stagger: recording runs at exit", RecordEventsWork, &args,
+	            "Runs recorded 'running' are closed as crashed by the next scheduler, runs still 'starting' are "
+	            "run by it."))
+		AcknowledgeEvents(events, nevents); /* a fence waiting for this start goes on at once */
 }
 
 MemoryContext
