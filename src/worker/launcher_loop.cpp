@@ -223,24 +223,6 @@ RecordEvents(const RecordArgs *a)
 	}
 }
 
-/*
- * A transaction that records only runs that started is committed without
- * waiting for the WAL flush (or a synchronous standby): the commit fence
- * (runner.cpp) waits for it, and it needs only WAL order, which the job's own
- * commit keeps (its flush covers this record). Lost in a crash, the rows are
- * 'starting' again, and the job's command has committed nothing.
- */
-bool
-OnlyStarts(const RecordArgs *a)
-{
-	if (a->ndue > 0)
-		return false;
-	for (int i = 0; i < a->nevents; i++)
-		if (a->events[i].finished)
-			return false;
-	return a->nevents > 0;
-}
-
 /* The recording transaction's body: worker reports, due runs and the watermark. */
 void
 RecordWork(void *arg)
@@ -249,9 +231,6 @@ RecordWork(void *arg)
 	a->installed = ExtensionInstalled();
 	if (!a->installed)
 		return;
-	if (OnlyStarts(a))
-		(void)set_config_option("synchronous_commit", "off", PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
-		                        false);
 	RecordEvents(a);
 	TimestampTz now = GetCurrentTimestamp();
 	for (int i = 0; i < a->ndue; i++)

@@ -4,7 +4,7 @@
 # has exactly one history row and at most one effect; with synchronous
 # replication a slot has an effect exactly when its row says it ran.
 # Cases: fast and immediate stop of the primary, synchronous and asynchronous
-# replication.
+# replication, and an asynchronous standby that lags 3 s behind.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -14,8 +14,8 @@ use JobStagger::Test;
 
 sub run_case
 {
-	my ($mode, $sync) = @_;
-	my $tag = $mode . ($sync ? '_sync' : '_async');
+	my ($mode, $sync, $lag) = @_;
+	my $tag = $mode . ($sync ? '_sync' : '_async') . ($lag ? '_lag' : '');
 	my $primary = new_js_node("p_$tag", init => { allows_streaming => 1 },
 		conf => "job_stagger.catchup_window = 60\ncluster_name = 'p_$tag'\n");
 	# One effect row per run: the node it ran on, the worker's pid (matched with
@@ -40,6 +40,19 @@ sub run_case
 			"$tag: standby is synchronous");
 	}
 	wait_for($primary, q{SELECT count(*) >= 6 FROM effects}, "$tag: primary runs the jobs");
+	if ($lag)
+	{
+		# An asynchronous standby that lags: it stops receiving WAL while the
+		# primary runs on for 3 s. Those slots' rows and effects are lost with
+		# the primary; the new primary plans them again from the replicated
+		# watermark.
+		$standby->safe_psql('postgres', q{ALTER SYSTEM SET primary_conninfo = ''; SELECT pg_reload_conf();});
+		wait_for($standby, q{SELECT count(*) = 0 FROM pg_stat_wal_receiver}, "$tag: the standby stopped receiving");
+		my $before = $primary->safe_psql('postgres', q{SELECT count(*) FROM effects});
+		sleep(3);
+		cmp_ok($primary->safe_psql('postgres', q{SELECT count(*) FROM effects}), '>', $before,
+			"$tag: the primary ran slots the standby does not get");
+	}
 
 	# Stop mid-second, once the runs of this second are recorded as ended: the
 	# next second's are recorded 'starting' (prestarted) and wait for their
@@ -127,5 +140,6 @@ run_case('fast', 1);
 run_case('immediate', 1);
 run_case('fast', 0);
 run_case('immediate', 0);
+run_case('immediate', 0, 1);
 
 done_testing();
