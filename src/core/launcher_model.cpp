@@ -84,12 +84,16 @@ LauncherModel::TakeDue(Instant now, Instant upto, std::int64_t catchup_window_s)
 }
 
 DueAction
-DecideDue(bool missed, int overlap, bool earlier_waiting) noexcept
+DecideDue(bool missed, int overlap, bool earlier_waiting, bool late_behind_catchup) noexcept
 {
 	if (missed)
 		return DueAction::kRecordMissed;
-	if (earlier_waiting && overlap != kOverlapAllow)
+	if (overlap == kOverlapAllow)
+		return DueAction::kStart;
+	if (earlier_waiting)
 		return DueAction::kSkipPreviousNotStarted;
+	if (late_behind_catchup)
+		return DueAction::kSkipCatchingUp;
 	return DueAction::kStart;
 }
 

@@ -49,22 +49,24 @@ struct DueRunData {
 /* What the launcher does with one slot it takes. */
 enum class DueAction {
 	kRecordMissed,           /* a final 'skipped' row: it fell due while nothing could run it */
-	kSkipPreviousNotStarted, /* a final 'skipped' row: an earlier run of the job has not started */
+	kSkipPreviousNotStarted, /* a final 'skipped' row: an earlier run of the job waits for a place */
+	kSkipCatchingUp,         /* a final 'skipped' row: a late slot behind the job's catch-up run */
 	kStart,                  /* a 'starting' row, then a worker */
 };
 
 /*
  * `earlier_waiting`: an earlier run of the same job is still with the
- * launcher, without a worker: recorded by an earlier tick and not started
- * (the cap is the bottleneck, or no background worker is free), or earlier
- * in this batch and late (catching up). Overlap skip and queue then record
- * the slot as skipped at once; overlap allow runs it. An earlier run of this
- * batch still ahead of its instant does not count: each gets its own worker
- * and the worker applies the overlap policy at the instant (exactly, under
- * the slot lock). Plain arguments and noexcept: the launcher calls it from
- * PostgreSQL frames.
+ * launcher, without a worker (recorded by an earlier tick and not started:
+ * the cap is the bottleneck, or no background worker is free).
+ * `late_behind_catchup`: this slot is late and an earlier late slot of the
+ * job in this batch already runs as its catch-up (several late slots make one
+ * late run). Overlap skip and queue then record the slot as skipped at once;
+ * overlap allow runs it. An on-time slot is never skipped for a catch-up: it
+ * gets its own worker, which applies the overlap policy at the instant
+ * (exactly, under the slot lock). Plain arguments and noexcept: the launcher
+ * calls it from PostgreSQL frames.
  */
-DueAction DecideDue(bool missed, int overlap, bool earlier_waiting) noexcept;
+DueAction DecideDue(bool missed, int overlap, bool earlier_waiting, bool late_behind_catchup = false) noexcept;
 
 class LauncherModel {
 public:

@@ -291,6 +291,7 @@ ExitIfShutdownRequested()
 {
 	if (!ShutdownRequestPending)
 		return;
+	RecordBeforeExit();
 	ereport(LOG, (errmsg("job_stagger launcher shutting down")));
 	proc_exit(1);
 }

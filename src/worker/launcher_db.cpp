@@ -233,25 +233,99 @@ FlushDetachedJobs(bool committed)
 		MemoryContextReset(detached_cxt);
 }
 
-int
-RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted)
+namespace {
+
+/* The adopted runids as a bigint[] Datum. */
+Datum
+RunidArray(const int64 *runids, int n)
 {
-	Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * (nadopted + 1)));
-	for (int i = 0; i < nadopted; i++)
-		elems[i] = Int64GetDatum(adopted[i]);
-	ArrayType *arr = construct_array(elems, nadopted, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	const char *who = server_restarted ? "the server" : "the scheduler";
-	Oid types[3] = {INT8ARRAYOID, TEXTOID, TEXTOID};
-	Datum values[3] = {
-	    PointerGetDatum(arr), CStringGetTextDatum(psprintf("the run had not started when %s stopped", who)),
-	    CStringGetTextDatum(server_restarted ? "the server restarted (shutdown or crash) while the run was in progress"
-	                                         : "the job worker was lost when the scheduler restarted")};
-	const char *sql = "UPDATE job_stagger.job_run_details SET status = 'crashed', ended_at = pg_catalog.now(),"
-	                  " return_message = CASE WHEN started_at IS NULL THEN $2 ELSE $3 END"
-	                  " WHERE status OPERATOR(pg_catalog.=) ANY ('{starting,running}'::pg_catalog.text[])"
-	                  " AND runid OPERATOR(pg_catalog.<>) ALL ($1)";
-	Execute(sql, 3, types, values, nullptr, SPI_OK_UPDATE);
-	return static_cast<int>(SPI_processed);
+	Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * (n + 1)));
+	for (int i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(runids[i]);
+	return PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+} // namespace
+
+int
+RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, TimestampTz late_before, int *nmissed)
+{
+	const char *who = server_restarted ? "the server stopped (shutdown, crash or failover)" : "the scheduler restarted";
+	Oid types[4] = {INT8ARRAYOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Datum values[4] = {
+	    RunidArray(adopted, nadopted),
+	    CStringGetTextDatum(server_restarted ? "the server stopped (shutdown, crash or failover) while the run was in "
+	                                           "progress: its outcome is unknown (the command may have committed)"
+	                                         : "the job worker was lost when the scheduler restarted"),
+	    CStringGetTextDatum(psprintf("missed: the run had not begun when %s, and its slot is now more than "
+	                                 "job_stagger.catchup_window late",
+	                                 who)),
+	    TimestampTzGetDatum(late_before)};
+	/*
+	 * 'running' means the command may have begun, and even committed: unknown.
+	 * 'starting' means it never began (the commit fence: a command commits only
+	 * after its 'running' row did), so it is run now, or missed when too late.
+	 */
+	Execute("UPDATE job_stagger.job_run_details SET status = 'crashed', ended_at = pg_catalog.now(),"
+	        " return_message = $2"
+	        " WHERE status OPERATOR(pg_catalog.=) 'running' AND runid OPERATOR(pg_catalog.<>) ALL ($1)",
+	        4, types, values, nullptr, SPI_OK_UPDATE);
+	int crashed = static_cast<int>(SPI_processed);
+	Execute("UPDATE job_stagger.job_run_details SET status = 'skipped', ended_at = pg_catalog.now(),"
+	        " return_message = $3"
+	        " WHERE status OPERATOR(pg_catalog.=) 'starting' AND runid OPERATOR(pg_catalog.<>) ALL ($1)"
+	        " AND scheduled_at OPERATOR(pg_catalog.<) $4",
+	        4, types, values, nullptr, SPI_OK_UPDATE);
+	*nmissed = static_cast<int>(SPI_processed);
+	return crashed;
+}
+
+DueRun *
+LoadStartingRuns(const int64 *adopted, int nadopted, MemoryContext mcxt, int *count)
+{
+	Oid types[1] = {INT8ARRAYOID};
+	Datum values[1] = {RunidArray(adopted, nadopted)};
+	Execute("UPDATE job_stagger.job_run_details d SET status = 'skipped', ended_at = pg_catalog.now(),"
+	        " return_message = 'skipped: the job was unscheduled or deactivated before this run began'"
+	        " WHERE status OPERATOR(pg_catalog.=) 'starting' AND runid OPERATOR(pg_catalog.<>) ALL ($1)"
+	        " AND NOT EXISTS (SELECT FROM job_stagger.jobs j"
+	        " WHERE j.jobid OPERATOR(pg_catalog.=) d.jobid AND j.active)",
+	        1, types, values, nullptr, SPI_OK_UPDATE);
+	Execute("SELECT d.runid, d.jobid, d.job_name, d.command, d.database, d.username, COALESCE(d.roleid, j.roleid),"
+	        " d.scheduled_at, d.nominal_at, d.offset_seconds, d.stagger_enabled, d.effective_schedule,"
+	        " d.triggered_by OPERATOR(pg_catalog.=) 'reboot',"
+	        " CASE WHEN j.overlap OPERATOR(pg_catalog.=) 'queue' THEN 1"
+	        " WHEN j.overlap OPERATOR(pg_catalog.=) 'allow' THEN 2 ELSE 0 END,"
+	        " COALESCE(LEAST(pg_catalog.ceil(EXTRACT(epoch FROM j.timeout) OPERATOR(pg_catalog.*) 1000), 2147483647),"
+	        " 0)::pg_catalog.int4"
+	        " FROM job_stagger.job_run_details d JOIN job_stagger.jobs j ON j.jobid OPERATOR(pg_catalog.=) d.jobid"
+	        " WHERE d.status OPERATOR(pg_catalog.=) 'starting' AND d.runid OPERATOR(pg_catalog.<>) ALL ($1)"
+	        " ORDER BY d.scheduled_at, d.runid",
+	        1, types, values, nullptr, SPI_OK_SELECT);
+	*count = static_cast<int>(SPI_processed);
+	DueRun *runs = static_cast<DueRun *>(MemoryContextAllocZero(mcxt, sizeof(DueRun) * (*count + 1)));
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	for (uint64 i = 0; i < SPI_processed; i++) {
+		HeapTuple t = SPI_tuptable->vals[i];
+		DueRun *r = &runs[i];
+		bool isnull = false;
+		r->runid = GetInt64(t, desc, 1);
+		r->jobid = GetInt64(t, desc, 2);
+		r->job_name = GetText(t, desc, 3, mcxt);
+		r->command = GetText(t, desc, 4, mcxt);
+		r->database = GetText(t, desc, 5, mcxt);
+		r->username = GetText(t, desc, 6, mcxt);
+		r->roleoid = GetOid(t, desc, 7);
+		r->fire_at = DatumGetTimestampTz(SPI_getbinval(t, desc, 8, &isnull));
+		r->nominal_at = DatumGetTimestampTz(SPI_getbinval(t, desc, 9, &isnull));
+		r->applied_offset = GetInt32(t, desc, 10);
+		r->stagger_enabled = DatumGetBool(SPI_getbinval(t, desc, 11, &isnull));
+		r->effective_schedule = GetText(t, desc, 12, mcxt);
+		r->kind = DatumGetBool(SPI_getbinval(t, desc, 13, &isnull)) ? kDueReboot : kDueRun;
+		r->overlap = GetInt32(t, desc, 14);
+		r->timeout_ms = GetInt32(t, desc, 15);
+	}
+	return runs;
 }
 
 bool

@@ -94,10 +94,21 @@ void DetachJob(int64 jobid, Oid roleid, const char *job_name, const char *userna
 void FlushDetachedJobs(bool committed);
 
 /*
- * Closes runs left starting/running by a previous launcher or server life,
- * except the adopted ones; `server_restarted` picks the message.
+ * Closes what a previous launcher or server life left open, except the
+ * adopted runs: 'running' rows become 'crashed' (outcome unknown), 'starting'
+ * rows due before `late_before` become 'skipped' (missed). Returns the number
+ * of crashed rows; *nmissed the skipped ones. `server_restarted` picks the
+ * message.
  */
-int RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted);
+int RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, TimestampTz late_before, int *nmissed);
+
+/*
+ * The rows still 'starting' after RecoverRuns (not adopted): their command
+ * never began (the job worker's commit fence, runner.cpp), so they are run
+ * now, reusing their row. Rows whose job is no longer active are closed as
+ * skipped here and not returned. Allocated in `mcxt`; *count set.
+ */
+DueRun *LoadStartingRuns(const int64 *adopted, int nadopted, MemoryContext mcxt, int *count);
 
 /* Every slot up to this instant was handed out (recorded with the runs in one transaction). */
 bool ReadScheduledUntil(TimestampTz *until);

@@ -74,6 +74,8 @@ bool carry_has_reboot = false;
 Retry record_retry = {"recording runs", 0, 0, 0, 0};
 Retry reload_retry = {"loading jobs", 0, 0, 0, 0};
 Retry startup_retry = {"start-up recovery", 0, 0, 0, 0};
+/* Start-up recovery is done: worker reports are recorded at exit (RecordBeforeExit). */
+bool scheduling = false;
 /* pg_authid changed (a role dropped?): reload, which deactivates the jobs of dropped roles. */
 bool roles_changed = false;
 
@@ -136,14 +138,19 @@ JobPending(int64 jobid)
 	return false;
 }
 
-/* Does an earlier run of the same job in this batch start late (so this one would wait behind it)? */
-bool
-StartsLateEarlierInBatch(const DueRun *batch, int index, TimestampTz now)
+/*
+ * The earlier run of the same job in this batch that starts late (the job's
+ * catch-up run), or -1. Several late slots of a job make one late run; an
+ * on-time slot is never skipped for a catch-up: its worker applies the
+ * overlap policy at its instant, exactly.
+ */
+int
+EarlierCatchUp(const DueRun *batch, int index, TimestampTz now)
 {
 	for (int i = 0; i < index; i++)
-		if (batch[i].jobid == batch[index].jobid && batch[i].start && batch[i].fire_at <= now)
-			return true;
-	return false;
+		if (batch[i].jobid == batch[index].jobid && batch[i].start && batch[i].fire_at < now)
+			return i;
+	return -1;
 }
 
 /*
@@ -156,9 +163,9 @@ RecordDueRun(DueRun *batch, int index, TimestampTz now)
 {
 	DueRun *run = &batch[index];
 	char *error = nullptr;
-	core::DueAction action = core::DecideDue(
-	    run->kind == kDueMissed, run->overlap,
-	    run->kind != kDueMissed && (JobPending(run->jobid) || StartsLateEarlierInBatch(batch, index, now)));
+	int catchup = run->kind == kDueMissed || run->fire_at >= now ? -1 : EarlierCatchUp(batch, index, now);
+	core::DueAction action = core::DecideDue(run->kind == kDueMissed, run->overlap,
+	                                         run->kind != kDueMissed && JobPending(run->jobid), catchup >= 0);
 	if (action == core::DueAction::kRecordMissed) {
 		char *message = run->missed_count > 1
 		                    ? psprintf("missed %s" INT64_FORMAT " slots from %s to %s: the scheduler was not running "
@@ -173,8 +180,15 @@ RecordDueRun(DueRun *batch, int index, TimestampTz now)
 	}
 	if (action == core::DueAction::kSkipPreviousNotStarted) {
 		InsertRun(run, "skipped",
-		          "skipped: the previous run of this job has not started yet (catching up, or every place under "
+		          "skipped: the previous run of this job has not started yet (every place under "
 		          "job_stagger.max_running_jobs or every background worker is taken)");
+		return;
+	}
+	if (action == core::DueAction::kSkipCatchingUp) {
+		InsertRun(run, "skipped",
+		          psprintf("skipped: catching up: run " INT64_FORMAT " of an earlier late slot of this job runs now "
+		                   "(one late run per job)",
+		                   batch[catchup].runid));
 		return;
 	}
 	if (!ResolveTarget(run, tick_cxt, &error)) {
@@ -197,6 +211,27 @@ struct RecordArgs {
 	bool installed;
 };
 
+/* Records the worker reports of a RecordArgs. */
+void
+RecordEvents(const RecordArgs *a)
+{
+	for (int i = 0; i < a->nevents; i++) {
+		const SlotEvent *e = &a->events[i];
+		/*
+		 * A run whose worker ended before its command began, because the server
+		 * is shutting down, stays 'starting': the next life (this server, or a
+		 * promoted standby) runs it.
+		 */
+		if (ShutdownRequestPending && e->finished && e->started_at == 0 && e->result == kResultFailed)
+			continue;
+		if (e->finished)
+			UpdateRunFinished(e->runid, ResultStatus(static_cast<RunResult>(e->result)),
+			                  e->message[0] != '\0' ? e->message : nullptr, e->started_at, e->ended_at, e->pid);
+		else
+			UpdateRunStarted(e->runid, e->started_at, e->pid);
+	}
+}
+
 /* The recording transaction's body: worker reports, due runs and the watermark. */
 void
 RecordWork(void *arg)
@@ -205,14 +240,8 @@ RecordWork(void *arg)
 	a->installed = ExtensionInstalled();
 	if (!a->installed)
 		return;
-	for (int i = 0; i < a->nevents; i++) {
-		const SlotEvent *e = &a->events[i];
-		if (e->finished)
-			UpdateRunFinished(e->runid, ResultStatus(static_cast<RunResult>(e->result)),
-			                  e->message[0] != '\0' ? e->message : nullptr, e->started_at, e->ended_at, e->pid);
-		else
-			UpdateRunStarted(e->runid, e->started_at, e->pid);
-	}
+	RecordEvents(a);
+	a->now = GetCurrentTimestamp(); /* late or on time: judged inside the transaction, after the reports */
 	for (int i = 0; i < a->ndue; i++)
 		RecordDueRun(a->due, i, a->now);
 	WriteScheduledUntil(a->upto);
@@ -315,14 +344,41 @@ struct StartupArgs {
 	TimestampTz now;
 	TimestampTz since;
 	int closed;
+	int missed;
+	DueRun *resumed; /* rows left 'starting': run now (start set) or closed as failed */
+	int nresumed;
 };
 
-/* Start-up recovery's transaction: close runs of a previous life, read the watermark, load the jobs. */
+/*
+ * Start-up recovery's transaction: close runs of a previous life, take up the
+ * ones that never began, read the watermark, load the jobs.
+ */
 void
 StartupWork(void *arg)
 {
 	StartupArgs *a = static_cast<StartupArgs *>(arg);
-	a->closed = RecoverRuns(a->adopted, a->nadopted, Shared()->launcher_starts == 1);
+	TimestampTz late_before = a->now - static_cast<int64>(js::pg::guc_catchup_window_s) * USECS_PER_SEC;
+	a->closed = RecoverRuns(a->adopted, a->nadopted, Shared()->launcher_starts == 1, late_before, &a->missed);
+	a->resumed = LoadStartingRuns(a->adopted, a->nadopted, tick_cxt, &a->nresumed);
+	for (int i = 0; i < a->nresumed; i++) {
+		DueRun *run = &a->resumed[i];
+		char *error = nullptr;
+		if (run->kind == kDueReboot && !Shared()->reboot_jobs_done) {
+			/* this start runs the @reboot jobs anew */
+			UpdateRunFinished(run->runid, "skipped",
+			                  "skipped: the server restarted before this @reboot run began; @reboot jobs run again "
+			                  "at this start",
+			                  0, GetCurrentTimestamp(), 0);
+			run->start = false;
+			continue;
+		}
+		run->start = ResolveTarget(run, tick_cxt, &error);
+		if (run->start)
+			continue;
+		UpdateRunFinished(run->runid, "failed", error, 0, GetCurrentTimestamp(), 0);
+		if (run->role_dropped)
+			DetachJob(run->jobid, run->roleoid, run->job_name, run->username);
+	}
 	a->since = a->now;
 	if (!ReadScheduledUntil(&a->since))
 		a->since = a->now;
@@ -344,11 +400,24 @@ Startup()
 			break;
 		SleepUntil(RetryAt(&startup_retry));
 	}
+	/* Runs that never began, in slot order ahead of everything due from now on. */
+	int nrerun = 0;
+	MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
+	for (int i = 0; i < args.nresumed; i++) {
+		if (!args.resumed[i].start)
+			continue;
+		pending = lappend(pending, KeepRun(&args.resumed[i]));
+		nrerun++;
+	}
+	MemoryContextSwitchTo(old);
+	StartPending();
+	scheduling = true;
 	WarnUnknownOverrides();
 	LogStaggerState();
 	ereport(LOG, (errmsg("job_stagger launcher started in database \"%s\"", js::pg::guc_database_name),
-	              errdetail("%d run(s) closed as crashed, %d adopted; scheduling resumes from %s.", args.closed,
-	                        args.nadopted, timestamptz_to_str(args.since))));
+	              errdetail("%d run(s) closed as crashed, %d run(s) that had not begun run now, %d missed, %d "
+	                        "adopted; scheduling resumes from %s.",
+	                        args.closed, nrerun, args.missed, args.nadopted, timestamptz_to_str(args.since))));
 
 	if (!Shared()->reboot_jobs_done) {
 		int nreboot = 0;
@@ -484,13 +553,39 @@ ClearLauncher(int code, Datum arg)
 void
 DropPending()
 {
+	scheduling = false;
 	list_free_deep(pending);
 	pending = NIL;
 	list_free_deep(carry);
 	carry = NIL;
 }
 
+void
+RecordEventsWork(void *arg)
+{
+	RecordArgs *a = static_cast<RecordArgs *>(arg);
+	if (ExtensionInstalled())
+		RecordEvents(a);
+}
+
 } // namespace
+
+void
+RecordBeforeExit()
+{
+	if (!scheduling)
+		return;
+	int nevents = 0, running = 0;
+	SlotEvent *events = CollectEvents(tick_cxt, &nevents, &running);
+	if (nevents == 0)
+		return;
+	static Retry exit_retry = {"recording runs at exit", 0, 0, 0, 0};
+	RecordArgs args = {events, nevents, nullptr, 0, 0, GetCurrentTimestamp(), true};
+	if (TryWork(&exit_retry, "job_stagger: recording runs at exit", RecordEventsWork, &args,
+	            "Runs recorded 'running' are closed as crashed by the next scheduler, runs still 'starting' are "
+	            "run by it."))
+		AcknowledgeEvents(events, nevents); /* a fence waiting for this start goes on at once */
+}
 
 MemoryContext
 TickContext()

@@ -80,5 +80,11 @@ void MonitorTick(TimestampTz now, int running_now, bool applied_enabled);
 TimestampTz NextMonitorAt();
 
 [[noreturn]] void RunLauncher();
+/*
+ * On SIGTERM, before the launcher exits: records what workers reported (runs
+ * started, runs finished) in one last short transaction. Runs whose command
+ * had not begun stay 'starting', for the next scheduler to run.
+ */
+void RecordBeforeExit();
 
 } // namespace js::worker

@@ -51,6 +51,8 @@ namespace {
 
 /* Sleep on the latch until this close to the fire instant, then the final approach. */
 constexpr int64 kFinalApproachUsecs = 1000;
+/* The commit fence waits at most this long for the launcher to record the run as running. */
+constexpr long kCommitFenceTimeoutMs = 10000;
 
 /* What this worker knows about its run (copied out of the slot). */
 struct RunInfo {
@@ -383,6 +385,56 @@ ClaimStart()
 	return outcome == kStarted;
 }
 
+/*
+ * The commit fence: the command's first commit (or PREPARE TRANSACTION) waits
+ * until the launcher has committed this run's 'running' row. WAL is replayed
+ * in order, so any copy of the database that has the command's effects also
+ * has that row: a row still 'starting' after a crash or a promotion proves the
+ * command never committed anything, and the next scheduler may run it again
+ * (launcher_db.cpp, RecoverRuns). Only the first commit waits, and only for
+ * what remains of the launcher's recording transaction; the start is not
+ * delayed. If the launcher cannot record for kCommitFenceTimeoutMs (blocked,
+ * history not writable, gone), the commit proceeds with one LOG line: a crash
+ * then may run that slot twice.
+ */
+bool commit_fence_passed = false;
+
+void
+WaitForRunningRecorded()
+{
+	SharedState *sh = Shared();
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kCommitFenceTimeoutMs);
+	bool recorded = false;
+	ConditionVariablePrepareToSleep(&sh->slot_changed);
+	for (;;) {
+		LWLockAcquire(sh->lock, LW_SHARED);
+		const RunSlot *slot = MySlot();
+		recorded = slot->generation != run.generation || slot->running_recorded;
+		LWLockRelease(sh->lock);
+		long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (recorded || left <= 0)
+			break;
+		(void)ConditionVariableTimedSleep(&sh->slot_changed, left, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	if (!recorded)
+		ereport(LOG, (errmsg("job_stagger: run " INT64_FORMAT " commits before the scheduler recorded it as running",
+		                     run.spec.runid),
+		              errdetail("The scheduler did not record the start within %ld ms; if the server stops before it "
+		                        "does, the next scheduler may run this slot again.",
+		                        kCommitFenceTimeoutMs)));
+}
+
+void
+CommitFence(XactEvent event, void *arg)
+{
+	if (commit_fence_passed ||
+	    (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE))
+		return;
+	WaitForRunningRecorded();
+	commit_fence_passed = true;
+}
+
 /* "SELECT 3", "INSERT 0 1", "VACUUM": what psql would print for the statement. */
 void
 FormatCompletion(const QueryCompletion *qc, char *buf, size_t size)
@@ -564,6 +616,7 @@ job_stagger_run_main(Datum main_arg)
 	WakeLauncher();
 
 	char message[kRunMessageSize];
+	RegisterXactCallback(CommitFence, nullptr);
 	RunResult result = Execute(message);
 	Finish(result, message);
 	proc_exit(0);

@@ -151,6 +151,13 @@ TEST(LauncherModel, DecideDue)
 	EXPECT_EQ(DecideDue(false, kOverlapSkip, true), DueAction::kSkipPreviousNotStarted);
 	EXPECT_EQ(DecideDue(false, 1 /* queue */, true), DueAction::kSkipPreviousNotStarted);
 	EXPECT_EQ(DecideDue(false, kOverlapAllow, true), DueAction::kStart);
+	/* a late slot behind the job's catch-up run: one late run per job */
+	EXPECT_EQ(DecideDue(false, kOverlapSkip, false, true), DueAction::kSkipCatchingUp);
+	EXPECT_EQ(DecideDue(false, 1 /* queue */, false, true), DueAction::kSkipCatchingUp);
+	EXPECT_EQ(DecideDue(false, kOverlapAllow, false, true), DueAction::kStart);
+	EXPECT_EQ(DecideDue(true, kOverlapSkip, false, true), DueAction::kRecordMissed);
+	/* waiting for a place wins over catching up (the message names the cause) */
+	EXPECT_EQ(DecideDue(false, kOverlapSkip, true, true), DueAction::kSkipPreviousNotStarted);
 }
 
 TEST(LauncherModel, StaggerTogglesNeitherLoseNorRepeatASlot)
@@ -279,17 +286,20 @@ private:
 		std::vector<DueRunData> due = model_.TakeDue(now_s, upto, 10);
 		std::vector<SimRun> batch;
 		for (const DueRunData &d : due) {
-			/* as launcher_loop.cpp: any run of the job still without a worker, or a late one earlier in the batch */
-			bool earlier_waiting = false;
+			/* as launcher_loop.cpp: any run of the job still without a worker; a late one behind a late one */
+			bool earlier_waiting = false, behind_catchup = false;
 			for (const SimRun &p : pending_)
 				earlier_waiting |= p.jobid == d.slot.jobid;
 			for (const SimRun &p : batch)
-				earlier_waiting |= p.jobid == d.slot.jobid && p.fire_ms <= now;
-			DueAction a = DecideDue(d.slot.kind == SlotKind::kMissed, d.job->overlap, earlier_waiting);
+				behind_catchup |= p.jobid == d.slot.jobid && p.fire_ms < now && d.slot.fire_at * 1000 < now;
+			DueAction a = DecideDue(d.slot.kind == SlotKind::kMissed, d.job->overlap, earlier_waiting, behind_catchup);
 			if (a == DueAction::kStart)
 				batch.push_back(SimRun{d.slot.jobid, d.slot.nominal, d.slot.fire_at * 1000, d.job->overlap});
 			else
-				Record(d.slot.jobid, d.slot.nominal, a == DueAction::kRecordMissed ? "missed" : "skipped-not-started");
+				Record(d.slot.jobid, d.slot.nominal,
+				       a == DueAction::kRecordMissed     ? "missed"
+				       : a == DueAction::kSkipCatchingUp ? "skipped-catching-up"
+				                                         : "skipped-not-started");
 		}
 		pending_.insert(pending_.end(), batch.begin(), batch.end());
 		StartPending(now);
@@ -458,7 +468,9 @@ TEST(LauncherModel, SaturatedCapAccountsForEverySlot)
 	std::map<std::string, int> by_what = CheckEverySlotOnce(s, {1, 2, 3, 4}, kT0 + 1, kT0 + 50);
 	EXPECT_GE(by_what["succeeded"], 15);
 	EXPECT_EQ(by_what["missed"], 0);
-	EXPECT_EQ(by_what["succeeded"] + by_what["skipped-overlap"] + by_what["skipped-not-started"], 200);
+	EXPECT_EQ(by_what["succeeded"] + by_what["skipped-overlap"] + by_what["skipped-not-started"] +
+	              by_what["skipped-catching-up"],
+	          200);
 }
 
 TEST(LauncherModel, OversubscribedCapKeepsWorkersBounded)
