@@ -16,11 +16,11 @@ extern "C" {
 
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "postmaster/interrupt.h"
-#include "utils/timeout.h"
 #include "nodes/parsenodes.h"
+#include "postmaster/interrupt.h"
 #include "postmaster/postmaster.h"
 #include "utils/guc.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 }
 
@@ -81,11 +81,26 @@ struct Chore {
 
 Chore chores[kChores] = {
     {{"pool sample", 0, 0, 0, 0}, "job_stagger: pool sample", "This pool sample is skipped.", 0, 0, 0, 5000},
-    {{"auto-rollback check", 0, 0, 0, 0}, "job_stagger: auto-rollback check", "The check runs after the next sample.",
-     0, 0, 0, 20000},
-    {{"KPI snapshot", 0, 0, 0, 0}, "job_stagger: KPI snapshot", "The next snapshot is taken at the usual time.", 0, 0, 0,
+    {{"auto-rollback check", 0, 0, 0, 0},
+     "job_stagger: auto-rollback check",
+     "The check runs after the next sample.",
+     0,
+     0,
+     0,
+     20000},
+    {{"KPI snapshot", 0, 0, 0, 0},
+     "job_stagger: KPI snapshot",
+     "The next snapshot is taken at the usual time.",
+     0,
+     0,
+     0,
      50000},
-    {{"history purge", 0, 0, 0, 0}, "job_stagger: purging history", "The next batch runs at the usual time.", 0, 0, 0,
+    {{"history purge", 0, 0, 0, 0},
+     "job_stagger: purging history",
+     "The next batch runs at the usual time.",
+     0,
+     0,
+     0,
      kPurgeTargetUsecs},
 };
 
@@ -290,8 +305,7 @@ DueChore(TimestampTz now)
 	int best = kChores;
 	for (int i = 0; i < kChores; i++)
 		if (chores[i].due_at != 0 && chores[i].due_at <= now && chores[i].not_before <= now &&
-		    RetryDue(&chores[i].retry, now) &&
-		    (best == kChores || chores[i].due_at < chores[best].due_at))
+		    RetryDue(&chores[i].retry, now) && (best == kChores || chores[i].due_at < chores[best].due_at))
 			best = i;
 	return best;
 }
@@ -355,9 +369,9 @@ RunChore(int k, TimestampTz now, TimestampTz until, int running_now, bool applie
 		int deleted = 0;
 		/* as many rows as fit the slice at the pace learnt so far */
 		int64 window = deadline == 0 ? kPurgeMaxUsecs : Min(kPurgeMaxUsecs, until - now);
-		purge_rows = static_cast<int>(Max(static_cast<double>(kPurgeMinRows),
-		                                  Min(static_cast<double>(kPurgeMaxRows),
-		                                      Min(window, kPurgeTargetUsecs) / purge_usecs_per_row)));
+		purge_rows = static_cast<int>(
+		    Max(static_cast<double>(kPurgeMinRows),
+		        Min(static_cast<double>(kPurgeMaxRows), Min(window, kPurgeTargetUsecs) / purge_usecs_per_row)));
 		c->due_at = now + kPurgeIntervalUsecs;
 		bool ok = RunSlice(c, PurgeWork, &deleted, GetCurrentTimestamp() + window, &cancelled);
 		int64 took = Max(c->cost_usecs, 100);
