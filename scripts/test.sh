@@ -7,7 +7,9 @@
 #      temporary instance that pg_regress / PostgreSQL::Test::Cluster starts
 #      with shared_preload_libraries = 'job_stagger';
 #   4. libFuzzer targets (make fuzz), JS_FUZZ_SECONDS per target (default 20;
-#      --long-fuzz: 600).
+#      --long-fuzz: 600);
+#   5. only with --soak: the soak tier (bench/soak.sh: 10,000 jobs for
+#      SOAK_MINUTES, default 10, then the exactly-one-row-per-slot check).
 # Works as root (the server parts then run as the postgres OS user) or as a
 # normal user with sudo. Prints pass/fail counts; exits non-zero on any failure.
 set -euo pipefail
@@ -111,6 +113,16 @@ run_fuzz() {
 	record fuzz "$passed" "$failed"
 }
 
+# bench/soak.sh exits non-zero when its check fails (its report says why).
+run_soak() {
+	js_log "soak (bench/soak.sh, ${SOAK_MINUTES:-10} min)"
+	if bash "$JS_ROOT/bench/soak.sh"; then
+		record soak 1 0
+	else
+		record soak 0 1
+	fi
+}
+
 run_format_check() {
 	js_log "format check (clang-format)"
 	if make -C "$JS_ROOT" -s format-check >/dev/null 2>&1; then
@@ -135,9 +147,14 @@ run_meta_check() {
 }
 
 main() {
-	if [ "${1:-}" = "--long-fuzz" ]; then
-		JS_FUZZ_SECONDS=${JS_FUZZ_SECONDS:-600}
-	fi
+	local soak=0 arg
+	for arg in "$@"; do
+		case $arg in
+		--long-fuzz) JS_FUZZ_SECONDS=${JS_FUZZ_SECONDS:-600} ;;
+		--soak) soak=1 ;;
+		*) js_die "unknown option $arg (--long-fuzz, --soak)" ;;
+		esac
+	done
 	js_install_deps
 	js_build_install
 	run_format_check
@@ -149,6 +166,7 @@ main() {
 	run_tap "$dir"
 	[ "$dir" = "$JS_ROOT" ] || rm -rf "$dir"
 	run_fuzz
+	[ $soak -eq 0 ] || run_soak
 	echo
 	js_log "summary"
 	printf '%s\n' "${SUMMARY[@]}"

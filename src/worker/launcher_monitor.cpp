@@ -114,7 +114,7 @@ struct FireSpan {
 	TimestampTz from;
 	TimestampTz to;
 };
-constexpr int kMaxFireSpans = 8;
+constexpr int kMaxFireSpans = 32;
 FireSpan fire_spans[kMaxFireSpans];
 int nfire_spans = 0;
 
