@@ -179,6 +179,9 @@ bench_log "summary"
 	echo
 	echo "## Launcher (pid $LAUNCHER)"
 	echo
+	echo "VmRSS counts the shared buffers the launcher has touched (RssShmem) and grows until it has seen"
+	echo "the pages it reads; RssAnon is its private memory (checked)."
+	echo
 	echo "| minute | CPU in the minute (utime + stime) | VmRSS | RssAnon |"
 	echo "| ---: | ---: | ---: | ---: |"
 	echo "| start | | ${RSS[0]} kB | ${ANON[0]} kB |"
