@@ -15,23 +15,26 @@
 #     /proc/<pid>/schedstat) over BENCH_IDLE_SECONDS (60) with the jobs loaded,
 #     next to the other launcher with no job at all; and the cost of
 #     scheduling one more job (API latency, launcher CPU in the next 3 s).
-# (b) Burst. BENCH_BURST_JOBS (200) jobs '* * * * *' due in the same second,
-#     one minute boundary per system; command
+# (b) Bursts. For each N in BENCH_BURST_JOBS ("200 1000"): N jobs '* * * * *'
+#     due in the same second, one minute boundary per system; command
 #         INSERT INTO bench.probe (tag) VALUES ('<phase>'); SELECT pg_sleep(0.5)
-#     How many started, start lag p50/p95/max (max = time until the last one
-#     started), peak concurrency, outcomes, and what the server log complains
-#     about. Caps are raised so that neither system queues by configuration:
-#     job_stagger.max_running_jobs = cron.max_running_jobs = N + 50,
-#     max_worker_processes = N + 60, max_connections = N + 100.
+#     How many started, start lag p50/p95/p99/max (max = time until the last
+#     one started), peak concurrency, outcomes, and what the server log
+#     complains about. Caps are raised (for the largest N) so that neither
+#     system queues by configuration: job_stagger.max_running_jobs =
+#     cron.max_running_jobs = N + 50, max_worker_processes = N + 60,
+#     max_connections = N + 100.
 #
-# Runtime with the defaults: 6 to 10 minutes: about 5.5 min of fixed cost (2 x
-# 60 s idle windows, 2 burst minutes, alignment to a minute boundary, pg_cron's
+# Runtime with the defaults: 8 to 12 minutes: about 7.5 min of fixed cost (2 x
+# 60 s idle windows, 4 burst minutes, alignment to minute boundaries, pg_cron's
 # scheduling) plus job_stagger's scheduling steps, at most 2 x 120 s.
+# BENCH_SCALE_IDLE=0 runs the bursts only (about 5 min).
 # BENCH_QUICK=1: 1,000 jobs, 15 s idle windows, 30 s limit, 40-job bursts
 # (about 3-4 min).
 #
 # Environment: BENCH_SCALE_JOBS, BENCH_IDLE_SECONDS, BENCH_SCHEDULE_LIMIT,
-# BENCH_BURST_JOBS, BENCH_BURST_SLEEP (0.5), BENCH_CRON_BGW=1 (pg_cron with
+# BENCH_BURST_JOBS (a list of burst sizes), BENCH_BURST_SLEEP (0.5),
+# BENCH_SCALE_IDLE=0 (skip (a)), BENCH_CRON_BGW=1 (pg_cron with
 # background workers instead of libpq connections), BENCH_NICE=-10 (the
 # cluster's processes, both systems alike, at that nice value, against noise
 # from other work), BENCH_SKIP_BUILD=1, BENCH_QUICK=1.
@@ -49,16 +52,19 @@ if [ "$QUICK" = 1 ]; then
 	NJOBS=${BENCH_SCALE_JOBS:-1000} IDLE=${BENCH_IDLE_SECONDS:-15} BURST=${BENCH_BURST_JOBS:-40}
 	LIMIT=${BENCH_SCHEDULE_LIMIT:-30}
 else
-	NJOBS=${BENCH_SCALE_JOBS:-10000} IDLE=${BENCH_IDLE_SECONDS:-60} BURST=${BENCH_BURST_JOBS:-200}
+	NJOBS=${BENCH_SCALE_JOBS:-10000} IDLE=${BENCH_IDLE_SECONDS:-60} BURST=${BENCH_BURST_JOBS:-"200 1000"}
 	LIMIT=${BENCH_SCHEDULE_LIMIT:-120}
 fi
 BURST_SLEEP=${BENCH_BURST_SLEEP:-0.5}
 CRON_BGW=${BENCH_CRON_BGW:-0}
+SCALE_IDLE=${BENCH_SCALE_IDLE:-1}
 for v in $NJOBS $IDLE $BURST $LIMIT; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || js_die "job counts and seconds must be positive integers, got '$v'"
 done
 [[ $BURST_SLEEP =~ ^[0-9]+(\.[0-9]+)?$ ]] || js_die "BENCH_BURST_SLEEP must be a number of seconds"
-MAXRUN=$((BURST + 50))
+MAXBURST=0
+for n in $BURST; do [ "$n" -gt "$MAXBURST" ] && MAXBURST=$n; done
+MAXRUN=$((MAXBURST + 50))
 if [ "$CRON_BGW" = 1 ]; then CRON_MODE="background workers"; CRON_BGW_CONF=on; else
 	CRON_MODE="libpq connections over the Unix socket"; CRON_BGW_CONF=off; fi
 # A month five months away: the idle jobs cannot fire during the run.
@@ -80,8 +86,8 @@ bench_cluster_start <<-CONF
 	job_stagger.max_running_jobs = $MAXRUN
 	cron.max_running_jobs = $MAXRUN
 	cron.use_background_workers = $CRON_BGW_CONF
-	max_worker_processes = $((BURST + 60))
-	max_connections = $((BURST + 100))
+	max_worker_processes = $((MAXBURST + 60))
+	max_connections = $((MAXBURST + 100))
 CONF
 bench_log "cluster on 127.0.0.1:$JS_PORT ($JS_PGDATA)"
 JS_PID=$(bench_backend_pid 'job_stagger launcher')
@@ -231,14 +237,18 @@ idle_phase() { # sys
 	settle "$pid" >/dev/null
 }
 
-idle_phase job_stagger
-idle_phase pg_cron
+if [ "$SCALE_IDLE" != 0 ]; then
+	idle_phase job_stagger
+	idle_phase pg_cron
+fi
 
 # ---------------------------------------------------------------- (b) burst
 
 burst_cmd() { echo "INSERT INTO bench.probe (tag) VALUES ('$1'); SELECT pg_sleep($BURST_SLEEP)"; }
-bench_phase job_stagger "job_stagger_burst_$BURST" "$BURST" '* * * * *' "$(burst_cmd "job_stagger_burst_$BURST")" minute 1
-bench_phase pg_cron "pg_cron_burst_$BURST" "$BURST" '* * * * *' "$(burst_cmd "pg_cron_burst_$BURST")" minute 1
+for n in $BURST; do
+	bench_phase job_stagger "job_stagger_burst_$n" "$n" '* * * * *' "$(burst_cmd "job_stagger_burst_$n")" minute 1
+	bench_phase pg_cron "pg_cron_burst_$n" "$n" '* * * * *' "$(burst_cmd "pg_cron_burst_$n")" minute 1
+done
 BENCH_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- report
@@ -250,41 +260,47 @@ bench_log "summary"
 	bench_env_md
 	echo "- load average at end: $BENCH_LOAD_END"
 	echo "- one cluster, both libraries preloaded; job_stagger.enabled = off; job_stagger.max_running_jobs ="
-	echo "  cron.max_running_jobs = $MAXRUN, max_worker_processes = $((BURST + 60)), max_connections = $((BURST + 100));"
+	echo "  cron.max_running_jobs = $MAXRUN, max_worker_processes = $((MAXBURST + 60)), max_connections = $((MAXBURST + 100))"
+	echo "  (so that both can run $MAXBURST at once); open files of the server (soft limit): $(awk '/Max open files/ { print $4 }' "/proc/$(head -1 "$JS_PGDATA/postmaster.pid")/limits");"
 	echo "  pg_cron runs through $CRON_MODE; CPU times in ms (stat: utime + stime, 10 ms ticks; schedstat: on-CPU time)"
 	echo
-	echo "## (a) $NJOBS idle jobs"
-	echo
-	echo "Jobs \`<i % 60> <(i / 60) % 24> 1 $IDLE_MONTH *\` (never due during the run), command \`SELECT 1\`."
-	echo
-	echo "| | job_stagger | pg_cron |"
-	echo "| --- | ---: | ---: |"
-	echo "| schedule $NJOBS jobs in one transaction (\`SELECT f(...) FROM generate_series\`) | ${R[js_bulk]} | ${R[cron_bulk]} |"
-	echo "| unschedule them in one transaction | ${R[js_unsched]} | ${R[cron_unsched]} |"
-	echo "| schedule $NJOBS jobs, one autocommit statement each (\`psql -f\`) | ${R[js_each]} | ${R[cron_each]} |"
-	echo "| launcher CPU meanwhile, until idle again (stat / schedstat) | ${R[js_loadcpu]} / ${R[js_loadsched]} ms | ${R[cron_loadcpu]} / ${R[cron_loadsched]} ms |"
-	echo "| launcher still busy this long after the last statement | ${R[js_settle]} s | ${R[cron_settle]} s |"
-	echo "| **launcher CPU over $IDLE s with $NJOBS jobs (stat / schedstat)** | **${R[js_idle]} / ${R[js_idlesched]} ms** | **${R[cron_idle]} / ${R[cron_idlesched]} ms** |"
-	echo "| launcher CPU over $IDLE s with no job at all (during the other system's window; stat / schedstat) | ${R[cron_other]} / ${R[cron_othersched]} ms | ${R[js_other]} / ${R[js_othersched]} ms |"
-	echo "| schedule one more job with $NJOBS loaded | ${R[js_one]} | ${R[cron_one]} |"
-	echo "| launcher CPU in the 3 s after that job (schedstat) | ${R[js_onecpu]} ms | ${R[cron_onecpu]} ms |"
-	echo
-	echo "Scheduling steps are cut off after $LIMIT s (BENCH_SCHEDULE_LIMIT)."
-	[ -z "${R[js_topped]:-}${R[cron_topped]:-}" ] ||
-		echo "A cut-off per-statement step was completed with one plain INSERT (explicit offsets) before the idle measurement."
-	echo
-	echo "## (b) Burst: $BURST jobs due in the same second"
+	if [ "$SCALE_IDLE" != 0 ]; then
+		echo "## (a) $NJOBS idle jobs"
+		echo
+		echo "Jobs \`<i % 60> <(i / 60) % 24> 1 $IDLE_MONTH *\` (never due during the run), command \`SELECT 1\`."
+		echo
+		echo "| | job_stagger | pg_cron |"
+		echo "| --- | ---: | ---: |"
+		echo "| schedule $NJOBS jobs in one transaction (\`SELECT f(...) FROM generate_series\`) | ${R[js_bulk]} | ${R[cron_bulk]} |"
+		echo "| unschedule them in one transaction | ${R[js_unsched]} | ${R[cron_unsched]} |"
+		echo "| schedule $NJOBS jobs, one autocommit statement each (\`psql -f\`) | ${R[js_each]} | ${R[cron_each]} |"
+		echo "| launcher CPU meanwhile, until idle again (stat / schedstat) | ${R[js_loadcpu]} / ${R[js_loadsched]} ms | ${R[cron_loadcpu]} / ${R[cron_loadsched]} ms |"
+		echo "| launcher still busy this long after the last statement | ${R[js_settle]} s | ${R[cron_settle]} s |"
+		echo "| **launcher CPU over $IDLE s with $NJOBS jobs (stat / schedstat)** | **${R[js_idle]} / ${R[js_idlesched]} ms** | **${R[cron_idle]} / ${R[cron_idlesched]} ms** |"
+		echo "| launcher CPU over $IDLE s with no job at all (during the other system's window; stat / schedstat) | ${R[cron_other]} / ${R[cron_othersched]} ms | ${R[js_other]} / ${R[js_othersched]} ms |"
+		echo "| schedule one more job with $NJOBS loaded | ${R[js_one]} | ${R[cron_one]} |"
+		echo "| launcher CPU in the 3 s after that job (schedstat) | ${R[js_onecpu]} ms | ${R[cron_onecpu]} ms |"
+		echo
+		echo "Scheduling steps are cut off after $LIMIT s (BENCH_SCHEDULE_LIMIT)."
+		[ -z "${R[js_topped]:-}${R[cron_topped]:-}" ] ||
+			echo "A cut-off per-statement step was completed with one plain INSERT (explicit offsets) before the idle measurement."
+		echo
+	else
+		echo "(a) skipped (BENCH_SCALE_IDLE=0)"
+		echo
+	fi
+	echo "## (b) Bursts: N jobs due in the same second (N = $BURST)"
 	echo
 	echo "Jobs \`* * * * *\`, one minute boundary per system, command"
 	echo "\`INSERT INTO bench.probe (tag) VALUES ('<phase>'); SELECT pg_sleep($BURST_SLEEP)\`. Start lag: job_stagger"
 	echo "started_at - scheduled_at; pg_cron start_time - date_trunc('minute', start_time). The max is the time"
 	echo "until the last run started. In-command: clock_timestamp() of the INSERT minus the minute."
 	echo
-	echo "| system | started / due | not succeeded | first | p50 | p95 | max (last started) | peak concurrency | in-command p50 | in-command max |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-	bench_sql -c "SELECT format('| %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s |', sys, runs, expected, not_ok,
-	                            bench.ms(min_lag), bench.ms(p50), bench.ms(p95), bench.ms(max_lag), peak,
-	                            bench.ms(probe_p50), bench.ms(probe_max))
+	echo "| system | N | started / due | not succeeded | first | p50 | p95 | p99 | max (last started) | peak concurrency | in-command p50 | in-command max |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	bench_sql -c "SELECT format('| %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |', sys, njobs, runs, expected,
+	                            not_ok, bench.ms(min_lag), bench.ms(p50), bench.ms(p95), bench.ms(p99), bench.ms(max_lag),
+	                            peak, bench.ms(probe_p50), bench.ms(probe_max))
 	                FROM bench.stats ORDER BY ord"
 	echo
 	bench_outcomes_md

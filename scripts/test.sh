@@ -10,8 +10,10 @@
 #   5. libFuzzer targets (make fuzz), JS_FUZZ_SECONDS per target (default 20;
 #      --long-fuzz: 600);
 #   6. with --ha: failover in a Patroni cluster (etcd + two nodes; installs the
-#      Debian packages patroni and etcd-server; test/ha/failover.sh --patroni).
-# Flags combine: scripts/test.sh --long-fuzz --ha.
+#      Debian packages patroni and etcd-server; test/ha/failover.sh --patroni);
+#   7. with --soak: the soak tier (bench/soak.sh: 10,000 jobs for
+#      SOAK_MINUTES, default 10, then the exactly-one-row-per-slot check).
+# Flags combine: scripts/test.sh --long-fuzz --ha --soak.
 # Works as root (the server parts then run as the postgres OS user) or as a
 # normal user with sudo. Prints pass/fail counts; exits non-zero on any failure.
 set -euo pipefail
@@ -132,6 +134,16 @@ run_ha() { # --streaming | --patroni, summary name
 	fi
 }
 
+# bench/soak.sh exits non-zero when its check fails (its report says why).
+run_soak() {
+	js_log "soak (bench/soak.sh, ${SOAK_MINUTES:-10} min)"
+	if bash "$JS_ROOT/bench/soak.sh"; then
+		record soak 1 0
+	else
+		record soak 0 1
+	fi
+}
+
 run_format_check() {
 	js_log "format check (clang-format)"
 	if make -C "$JS_ROOT" -s format-check >/dev/null 2>&1; then
@@ -156,12 +168,13 @@ run_meta_check() {
 }
 
 main() {
-	local ha=0 arg
+	local ha=0 soak=0 arg
 	for arg in "$@"; do
 		case "$arg" in
 		--long-fuzz) JS_FUZZ_SECONDS=${JS_FUZZ_SECONDS:-600} ;;
 		--ha) ha=1 ;;
-		*) js_die "unknown option $arg (use --long-fuzz, --ha)" ;;
+		--soak) soak=1 ;;
+		*) js_die "unknown option $arg (use --long-fuzz, --ha, --soak)" ;;
 		esac
 	done
 	js_install_deps
@@ -178,6 +191,7 @@ main() {
 	run_ha --streaming ha-stream
 	run_fuzz
 	[ $ha -eq 0 ] || run_ha --patroni ha-patroni
+	[ $soak -eq 0 ] || run_soak
 	echo
 	js_log "summary"
 	printf '%s\n' "${SUMMARY[@]}"

@@ -281,12 +281,13 @@ NextWakeAt()
 
 /*
  * SIGTERM (server shutdown, pg_terminate_backend) sets a flag the loop checks
- * after every sleep: the launcher then logs and exits with code 1 (the
- * postmaster restarts it after a pg_terminate_backend, not at shutdown)
- * instead of dying with a FATAL message. Its transactions are short, so it
- * never waits long for the flag.
+ * after every sleep and every housekeeping slice: the launcher then logs and
+ * exits with code 1 (the postmaster restarts it after a pg_terminate_backend,
+ * not at shutdown) instead of dying with a FATAL message. Its scheduling
+ * transactions are short; a housekeeping statement in progress is cancelled
+ * by the signal (LauncherSigterm), so it never waits long for the flag.
  */
-static void
+void
 ExitIfShutdownRequested()
 {
 	if (!ShutdownRequestPending)
@@ -362,7 +363,7 @@ void
 job_stagger_launcher_main(Datum main_arg)
 {
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	pqsignal(SIGTERM, js::worker::LauncherSigterm);
 	BackgroundWorkerUnblockSignals();
 	js::worker::ConnectLauncher();
 	js::worker::PinLauncherSession();

@@ -512,11 +512,13 @@ Tick()
 	}
 	TimestampTz now = GetCurrentTimestamp();
 	bool installed = MaybeReload(now, &changed);
+	/* the fire instants this tick hands out start here (housekeeping keeps clear of them) */
+	TimestampTz first_wake = installed ? NextWakeAt() : DT_NOEND;
 	RecordOutcome outcome = installed ? RecordDue(now, changed) : kNotInstalled;
 	if (outcome != kNotInstalled)
 		StartPending();
 	if (outcome == kRecorded)
-		MonitorTick(now, running_now, js::pg::guc_enabled);
+		MonitorTick(now, running_now, js::pg::guc_enabled, first_wake, pending != NIL);
 	MemoryContextSwitchTo(old);
 	return outcome != kNotInstalled;
 }

@@ -76,8 +76,19 @@ TimestampTz RetryAt(const Retry *retry); /* DT_NOBEGIN when not failing */
 
 /* Housekeeping (launcher_monitor.cpp). */
 void WarnSlowRun(int64 runid, const char *job_name, TimestampTz started_at, TimestampTz ended_at);
-void MonitorTick(TimestampTz now, int running_now, bool applied_enabled);
+/*
+ * After the tick's recording and worker starts: at most one housekeeping
+ * slice, in a quiet window. first_wake = NextWakeAt() before the tick took
+ * its slots; backlog: runs are waiting for a free slot.
+ */
+void MonitorTick(TimestampTz now, int running_now, bool applied_enabled, TimestampTz first_wake, bool backlog);
 TimestampTz NextMonitorAt();
+/* An ERROR of a housekeeping slice that was cancelled on purpose (its window ended, or SIGTERM): not a failure. */
+bool HousekeepingCancelled(int sqlerrcode);
+/* The launcher's SIGTERM handler: the shutdown flag, and a cancel of a housekeeping statement in progress. */
+void LauncherSigterm(SIGNAL_ARGS);
+/* Logs and exits (code 1) if SIGTERM arrived (launcher.cpp). */
+void ExitIfShutdownRequested();
 
 [[noreturn]] void RunLauncher();
 /*

@@ -17,8 +17,10 @@ extern "C" {
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
+#include "postmaster/interrupt.h"
 #include "postmaster/postmaster.h"
 #include "utils/guc.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 }
 
@@ -30,29 +32,142 @@ namespace js::worker {
 
 namespace {
 
-/* Rows deleted per retention batch, and how often a batch runs while there is more to delete. */
-constexpr int kPurgeBatchRows = 1000;
+/*
+ * Housekeeping runs in slices, one per loop pass, never between a due slot
+ * and its worker start (the loop records and starts due runs first) and only
+ * in a quiet window: it ends kQuietBeforeUsecs before the next wake-up for a
+ * slot (fire instant - prestart_lead_ms) and before any fire instant already
+ * handed to a worker, and starts kQuietAfterUsecs after such an instant, so
+ * workers released at their instant do not share the CPU with a purge. A
+ * slice is bounded by its window (a timeout cancels its statement), and a
+ * SIGTERM cancels it at once (LauncherSigterm).
+ */
+constexpr int64 kQuietBeforeUsecs = 50 * 1000;
+constexpr int64 kQuietAfterUsecs = 100 * 1000;
+/* A slice that would get less than this is not started. */
+constexpr int64 kMinSliceUsecs = 10 * 1000;
+/* What a purge slice aims at, and at most takes; the launcher purges at most half of the time. */
+constexpr int64 kPurgeTargetUsecs = 50 * 1000;
+constexpr int64 kPurgeMaxUsecs = 250 * 1000;
+/* Rows per table and purge slice: the first guess, and the bounds of its adaptation. */
+constexpr int kPurgeFirstRows = 1000;
+constexpr int kPurgeMinRows = 1;
+constexpr int kPurgeMaxRows = 20000;
+/* How often a purge runs once nothing is left to delete. */
 constexpr int64 kPurgeIntervalUsecs = 10 * USECS_PER_SEC;
+/* While runs wait for a free slot the loop polls every 100 ms: a slice must not hold that up. */
+constexpr int64 kBacklogSliceUsecs = 80 * 1000;
+/*
+ * A one-statement chore (sample, rollback check, KPI snapshot) whose last
+ * run took longer than any window so far runs anyway once it is this late,
+ * right after a tick (the largest window; workers are started
+ * prestart_lead_ms ahead, so only what exceeds that delays a start).
+ */
+constexpr int64 kMaxDeferUsecs = 60 * USECS_PER_SEC;
 /* Window the automatic rollback judges (the default of stagger_rollback_triggers). */
 constexpr const char *kRollbackWindow = "30 minutes";
 
-TimestampTz next_sample_at = 0;
-TimestampTz next_purge_at = 0;
-TimestampTz next_kpi_at = 0;
-/* A failed housekeeping transaction is not repeated early: the next one is due at its usual time. */
-Retry sample_retry = {"pool sample", 0, 0, 0, 0};
-Retry purge_retry = {"history purge", 0, 0, 0, 0};
-Retry kpi_retry = {"KPI snapshot", 0, 0, 0, 0};
+enum ChoreKind : int { kChoreSample = 0, kChoreRollback, kChoreKpi, kChorePurge, kChores };
 
-bool
-Due(TimestampTz *next_at, TimestampTz now, int64 interval_usecs)
+struct Chore {
+	Retry retry; /* a failed chore is not repeated early: the next one is due at its usual time */
+	const char *activity;
+	const char *kept;
+	TimestampTz due_at;         /* 0: not scheduled yet */
+	TimestampTz not_before;     /* deferred until a quiet window opens */
+	TimestampTz deferred_since; /* 0: not deferred */
+	int64 cost_usecs;           /* how long it took last time (a cancelled one: at least its window) */
+};
+
+Chore chores[kChores] = {
+    {{"pool sample", 0, 0, 0, 0}, "job_stagger: pool sample", "This pool sample is skipped.", 0, 0, 0, 5000},
+    {{"auto-rollback check", 0, 0, 0, 0},
+     "job_stagger: auto-rollback check",
+     "The check runs after the next sample.",
+     0,
+     0,
+     0,
+     20000},
+    {{"KPI snapshot", 0, 0, 0, 0},
+     "job_stagger: KPI snapshot",
+     "The next snapshot is taken at the usual time.",
+     0,
+     0,
+     0,
+     50000},
+    {{"history purge", 0, 0, 0, 0},
+     "job_stagger: purging history",
+     "The next batch runs at the usual time.",
+     0,
+     0,
+     0,
+     kPurgeTargetUsecs},
+};
+
+/* Purge pace, learnt from the slices: how long a row (of the busiest table) takes to delete. */
+double purge_usecs_per_row = static_cast<double>(kPurgeTargetUsecs) / kPurgeFirstRows;
+int purge_rows = kPurgeFirstRows;
+bool rollback_enabled = false; /* staggering as applied when the sample that scheduled the check was taken */
+
+/* Fire instants handed to workers and not yet passed, as merged spans (ascending). */
+struct FireSpan {
+	TimestampTz from;
+	TimestampTz to;
+};
+constexpr int kMaxFireSpans = 32;
+FireSpan fire_spans[kMaxFireSpans];
+int nfire_spans = 0;
+
+/* Set while a slice runs, read by the SIGTERM handler and TryWork. */
+volatile sig_atomic_t slice_running = false;
+TimestampTz slice_deadline = 0;
+
+void
+NoteFireSpan(TimestampTz from, TimestampTz to, TimestampTz now)
 {
-	if (*next_at == 0)
-		*next_at = now + interval_usecs;
-	if (now < *next_at)
-		return false;
-	*next_at = now + interval_usecs;
-	return true;
+	int kept = 0;
+	for (int i = 0; i < nfire_spans; i++)
+		if (fire_spans[i].to + kQuietAfterUsecs > now)
+			fire_spans[kept++] = fire_spans[i];
+	nfire_spans = kept;
+	if (nfire_spans > 0 && from <= fire_spans[nfire_spans - 1].to + kQuietBeforeUsecs + kQuietAfterUsecs) {
+		fire_spans[nfire_spans - 1].to = Max(fire_spans[nfire_spans - 1].to, to);
+		return;
+	}
+	if (nfire_spans == kMaxFireSpans) { /* full: widen the last span (only ever more careful) */
+		fire_spans[nfire_spans - 1].to = Max(fire_spans[nfire_spans - 1].to, to);
+		return;
+	}
+	fire_spans[nfire_spans++] = {from, to};
+}
+
+/*
+ * The end of the quiet window that contains `now` (a slice must be over by
+ * then), or `now` itself when a fire instant is too close; *resume_at is
+ * then when the next window opens.
+ */
+TimestampTz
+QuietUntil(TimestampTz now, bool backlog, TimestampTz *resume_at)
+{
+	TimestampTz until = DT_NOEND;
+	TimestampTz wake = NextWakeAt();
+	if (wake != DT_NOEND)
+		until = wake - kQuietBeforeUsecs;
+	*resume_at = 0;
+	for (int i = 0; i < nfire_spans; i++) {
+		const FireSpan &s = fire_spans[i];
+		if (now >= s.from - kQuietBeforeUsecs && now < s.to + kQuietAfterUsecs) {
+			*resume_at = s.to + kQuietAfterUsecs;
+			return now;
+		}
+		if (s.from - kQuietBeforeUsecs > now)
+			until = Min(until, s.from - kQuietBeforeUsecs);
+	}
+	if (backlog)
+		until = Min(until, now + kBacklogSliceUsecs);
+	if (until <= now)
+		*resume_at = now + kQuietBeforeUsecs + kQuietAfterUsecs; /* the tick at the wake-up reopens it */
+	return until;
 }
 
 double
@@ -105,9 +220,9 @@ AlterSystemDisableStaggering()
 
 /* With job_stagger.auto_rollback: stop staggering when a rollback trigger fires. */
 void
-CheckAutoRollback(bool applied_enabled)
+RollbackWork(void *arg)
 {
-	if (!js::pg::guc_auto_rollback || !applied_enabled || !RollbackFunctionsInstalled())
+	if (!RollbackFunctionsInstalled())
 		return;
 	char *reason = FiredRollbackTriggers(kRollbackWindow);
 	if (reason == nullptr)
@@ -127,15 +242,13 @@ CheckAutoRollback(bool applied_enabled)
 void
 SampleWork(void *arg)
 {
-	PoolSample *s = static_cast<PoolSample *>(arg);
-	InsertPoolSample(s);
-	CheckAutoRollback(s->stagger_enabled);
+	InsertPoolSample(static_cast<PoolSample *>(arg));
 }
 
 void
 PurgeWork(void *arg)
 {
-	*static_cast<int *>(arg) = PurgeHistory(js::pg::guc_history_retention_s, kPurgeBatchRows);
+	*static_cast<int *>(arg) = PurgeHistory(js::pg::guc_history_retention_s, purge_rows);
 }
 
 void
@@ -156,18 +269,158 @@ TakePeakRunning(int running_now)
 	return peak;
 }
 
+/*
+ * One slice: the chore's transaction, its statements cancelled at `deadline`
+ * (0: none) or by a SIGTERM. Returns false if it failed or was cancelled
+ * (*cancelled then). Exits the launcher if a shutdown was requested.
+ */
+bool
+RunSlice(Chore *c, WorkFn fn, void *arg, TimestampTz deadline, bool *cancelled)
+{
+	ExitIfShutdownRequested();
+	TimestampTz start = GetCurrentTimestamp();
+	slice_deadline = deadline;
+	slice_running = true;
+	if (deadline != 0)
+		enable_timeout_at(STATEMENT_TIMEOUT, deadline);
+	bool ok = TryWork(&c->retry, c->activity, fn, arg, c->kept);
+	/* no cancel of ours may reach a statement after the slice */
+	HOLD_INTERRUPTS();
+	if (deadline != 0)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	slice_running = false;
+	QueryCancelPending = false;
+	RESUME_INTERRUPTS();
+	ExitIfShutdownRequested();
+	int64 took = GetCurrentTimestamp() - start;
+	*cancelled = !ok && deadline != 0 && GetCurrentTimestamp() >= deadline;
+	c->cost_usecs = *cancelled ? Max(c->cost_usecs * 2, took) : took;
+	return ok;
+}
+
+/* Which chore is due first (kChores: none). */
+int
+DueChore(TimestampTz now)
+{
+	int best = kChores;
+	for (int i = 0; i < kChores; i++)
+		if (chores[i].due_at != 0 && chores[i].due_at <= now && chores[i].not_before <= now &&
+		    RetryDue(&chores[i].retry, now) && (best == kChores || chores[i].due_at < chores[best].due_at))
+			best = i;
+	return best;
+}
+
+/* Schedules the chores that are on (first run one interval from now, as before). */
+void
+ScheduleChores(TimestampTz now)
+{
+	int64 sample_every = static_cast<int64>(js::pg::guc_pool_sample_interval_s) * USECS_PER_SEC;
+	int64 kpi_every = static_cast<int64>(js::pg::guc_kpi_interval_s) * USECS_PER_SEC;
+	if (chores[kChoreSample].due_at == 0)
+		chores[kChoreSample].due_at = now + sample_every;
+	if (js::pg::guc_history_retention_s <= 0)
+		chores[kChorePurge].due_at = 0;
+	else if (chores[kChorePurge].due_at == 0)
+		chores[kChorePurge].due_at = now + kPurgeIntervalUsecs;
+	if (js::pg::guc_kpi_interval_s <= 0)
+		chores[kChoreKpi].due_at = 0;
+	else if (chores[kChoreKpi].due_at == 0)
+		chores[kChoreKpi].due_at = now + kpi_every;
+}
+
+/* Runs chore `k` in a slice ending at `until`; reschedules it. */
+void
+RunChore(int k, TimestampTz now, TimestampTz until, int running_now, bool applied_enabled)
+{
+	Chore *c = &chores[k];
+	bool cancelled = false;
+	TimestampTz deadline = until == DT_NOEND ? 0 : until;
+	switch (k) {
+	case kChoreSample: {
+		PoolSample s = {};
+		int peak = TakePeakRunning(running_now);
+		s.stagger_enabled = applied_enabled;
+		s.running_jobs = running_now;
+		s.peak_running_jobs = peak;
+		s.max_running_jobs = js::pg::guc_max_running_jobs;
+		s.job_pool_pct = Pct(peak, s.max_running_jobs);
+		s.max_connections = MaxConnections;
+		c->due_at = now + static_cast<int64>(js::pg::guc_pool_sample_interval_s) * USECS_PER_SEC;
+		if (RunSlice(c, SampleWork, &s, deadline, &cancelled))
+			ReportSample(s);
+		if (js::pg::guc_auto_rollback && applied_enabled) {
+			rollback_enabled = applied_enabled;
+			chores[kChoreRollback].due_at = now;
+		}
+		break;
+	}
+	case kChoreRollback:
+		c->due_at = 0; /* scheduled by the next sample */
+		if (js::pg::guc_auto_rollback && rollback_enabled)
+			(void)RunSlice(c, RollbackWork, nullptr, deadline, &cancelled);
+		break;
+	case kChoreKpi:
+		c->due_at = now + static_cast<int64>(js::pg::guc_kpi_interval_s) * USECS_PER_SEC;
+		(void)RunSlice(c, KpiWork, nullptr, deadline, &cancelled);
+		if (cancelled)
+			c->due_at = now; /* it did not fit: again in a larger window (or once overdue) */
+		break;
+	case kChorePurge: {
+		int deleted = 0;
+		/* as many rows as fit the slice at the pace learnt so far */
+		int64 window = deadline == 0 ? kPurgeMaxUsecs : Min(kPurgeMaxUsecs, until - now);
+		purge_rows = static_cast<int>(
+		    Max(static_cast<double>(kPurgeMinRows),
+		        Min(static_cast<double>(kPurgeMaxRows), Min(window, kPurgeTargetUsecs) / purge_usecs_per_row)));
+		c->due_at = now + kPurgeIntervalUsecs;
+		bool ok = RunSlice(c, PurgeWork, &deleted, GetCurrentTimestamp() + window, &cancelled);
+		int64 took = Max(c->cost_usecs, 100);
+		if (cancelled)
+			purge_usecs_per_row = Max(purge_usecs_per_row * 4, static_cast<double>(took) / purge_rows);
+		else if (ok && deleted > 0)
+			purge_usecs_per_row = static_cast<double>(took) / deleted;
+		/* more to delete: the next slice after a pause as long as this one (at most half of the time) */
+		if (cancelled || (ok && deleted >= purge_rows))
+			c->due_at = GetCurrentTimestamp() + took;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
 } // namespace
 
 /* The next instant some housekeeping is due (the loop wakes for it). */
 TimestampTz
 NextMonitorAt()
 {
-	TimestampTz next = next_sample_at;
-	if (js::pg::guc_history_retention_s > 0 && next_purge_at != 0)
-		next = Min(next, next_purge_at);
-	if (js::pg::guc_kpi_interval_s > 0 && next_kpi_at != 0)
-		next = Min(next, next_kpi_at);
-	return next == 0 ? DT_NOEND : next;
+	TimestampTz next = DT_NOEND;
+	for (int i = 0; i < kChores; i++)
+		if (chores[i].due_at != 0)
+			next = Min(next, Max(Max(chores[i].due_at, chores[i].not_before), RetryAt(&chores[i].retry)));
+	return next;
+}
+
+bool
+HousekeepingCancelled(int sqlerrcode)
+{
+	return slice_running && sqlerrcode == ERRCODE_QUERY_CANCELED &&
+	       (ShutdownRequestPending || (slice_deadline != 0 && GetCurrentTimestamp() >= slice_deadline));
+}
+
+void
+LauncherSigterm(SIGNAL_ARGS)
+{
+	int save_errno = errno;
+	ShutdownRequestPending = true;
+	/* housekeeping is the launcher's only long work: cancel its statement */
+	if (slice_running) {
+		QueryCancelPending = true;
+		InterruptPending = true;
+	}
+	SetLatch(MyLatch);
+	errno = save_errno;
 }
 
 void
@@ -183,36 +436,41 @@ WarnSlowRun(int64 runid, const char *job_name, TimestampTz started_at, Timestamp
 }
 
 /*
- * Housekeeping that is due at `now`, each in its own short transaction:
- * a pool sample (and the auto-rollback check with it), a retention batch,
- * a KPI snapshot.
+ * Housekeeping, after the tick has recorded and started what is due: at most
+ * one slice (its own short transaction) of a chore that is due: a pool
+ * sample, the auto-rollback check, a KPI snapshot, a retention batch.
+ * `first_wake` is NextWakeAt() before the tick took its slots: the fire
+ * instants it handed out lie in [first_wake + lead, now + lead].
  */
 void
-MonitorTick(TimestampTz now, int running_now, bool applied_enabled)
+MonitorTick(TimestampTz now, int running_now, bool applied_enabled, TimestampTz first_wake, bool backlog)
 {
-	if (Due(&next_sample_at, now, static_cast<int64>(js::pg::guc_pool_sample_interval_s) * USECS_PER_SEC)) {
-		PoolSample s = {};
-		int peak = TakePeakRunning(running_now);
-		s.stagger_enabled = applied_enabled;
-		s.running_jobs = running_now;
-		s.peak_running_jobs = peak;
-		s.max_running_jobs = js::pg::guc_max_running_jobs;
-		s.job_pool_pct = Pct(peak, s.max_running_jobs);
-		s.max_connections = MaxConnections;
-		if (TryWork(&sample_retry, "job_stagger: pool sample", SampleWork, &s, "This pool sample is skipped."))
-			ReportSample(s);
+	int64 lead = static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000;
+	if (first_wake != DT_NOEND && first_wake <= now)
+		NoteFireSpan(first_wake + lead, now + lead, now);
+	ScheduleChores(now);
+	now = GetCurrentTimestamp();
+	int k = DueChore(now);
+	if (k == kChores)
+		return;
+	TimestampTz resume_at = 0;
+	TimestampTz until = QuietUntil(now, backlog, &resume_at);
+	Chore *c = &chores[k];
+	bool overdue = c->deferred_since != 0 && now - c->deferred_since > kMaxDeferUsecs && k != kChorePurge;
+	int64 need = k == kChorePurge ? kMinSliceUsecs : Max(kMinSliceUsecs, c->cost_usecs * 3 / 2);
+	if (until != DT_NOEND && until - now < need) {
+		if (c->deferred_since == 0)
+			c->deferred_since = now;
+		if (!overdue || until <= now) {
+			/* not now: when the window reopens (the loop wakes for it) */
+			c->not_before = resume_at != 0 ? resume_at : now + kQuietAfterUsecs;
+			return;
+		}
+		until = DT_NOEND; /* overdue: run it whole in this window */
 	}
-	if (js::pg::guc_history_retention_s > 0 && Due(&next_purge_at, now, kPurgeIntervalUsecs)) {
-		int deleted = 0;
-		if (TryWork(&purge_retry, "job_stagger: purging history", PurgeWork, &deleted,
-		            "The next batch runs at the usual time.") &&
-		    deleted >= kPurgeBatchRows)
-			next_purge_at = now; /* more to delete: another batch at the next tick */
-	}
-	if (js::pg::guc_kpi_interval_s > 0 &&
-	    Due(&next_kpi_at, now, static_cast<int64>(js::pg::guc_kpi_interval_s) * USECS_PER_SEC))
-		(void)TryWork(&kpi_retry, "job_stagger: KPI snapshot", KpiWork, nullptr,
-		              "The next snapshot is taken at the usual time.");
+	c->deferred_since = 0;
+	c->not_before = 0;
+	RunChore(k, now, until, running_now, applied_enabled);
 }
 
 } // namespace js::worker

@@ -104,12 +104,15 @@ TryWork(Retry *retry, const char *activity, WorkFn fn, void *arg, const char *ke
 		MemoryContextSwitchTo(caller_cxt);
 		pgstat_report_activity(STATE_IDLE, nullptr);
 		RESUME_INTERRUPTS();
-		TimestampTz now = GetCurrentTimestamp();
-		if (retry->failures++ == 0)
-			retry->first_failure = now;
-		long backoff_ms = Backoff(retry->failures);
-		retry->next_attempt = now + backoff_ms * 1000;
-		ReportFailure(retry, edata, kept, backoff_ms, now);
+		/* a housekeeping slice cancelled on purpose is no failure: the caller takes it up again */
+		if (!HousekeepingCancelled(edata->sqlerrcode)) {
+			TimestampTz now = GetCurrentTimestamp();
+			if (retry->failures++ == 0)
+				retry->first_failure = now;
+			long backoff_ms = Backoff(retry->failures);
+			retry->next_attempt = now + backoff_ms * 1000;
+			ReportFailure(retry, edata, kept, backoff_ms, now);
+		}
 		FreeErrorData(edata);
 		ok = false;
 	}
