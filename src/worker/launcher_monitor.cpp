@@ -40,9 +40,9 @@ TimestampTz next_sample_at = 0;
 TimestampTz next_purge_at = 0;
 TimestampTz next_kpi_at = 0;
 /* A failed housekeeping transaction is not repeated early: the next one is due at its usual time. */
-Retry sample_retry = {"pool sample", 0, 0, 0, 0};
-Retry purge_retry = {"history purge", 0, 0, 0, 0};
-Retry kpi_retry = {"KPI snapshot", 0, 0, 0, 0};
+Retry sample_retry = {"pool sample", 0, 0, 0, 0, 0, false, false};
+Retry purge_retry = {"history purge", 0, 0, 0, 0, 0, false, false};
+Retry kpi_retry = {"KPI snapshot", 0, 0, 0, 0, 0, false, false};
 
 bool
 Due(TimestampTz *next_at, TimestampTz now, int64 interval_usecs)

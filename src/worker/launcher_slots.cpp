@@ -115,6 +115,8 @@ CollectEvents(MemoryContext mcxt, int *count, int *running)
 		e->ended_at = slot->ended_at;
 		e->pid = slot->pid;
 		e->job_name = MemoryContextStrdup(mcxt, PayloadJobName(i));
+		e->jobid = slot->spec.jobid;
+		e->fire_at = slot->spec.fire_at;
 	}
 	LWLockRelease(sh->lock);
 	*count = n;
