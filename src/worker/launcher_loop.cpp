@@ -378,6 +378,7 @@ RecordOutcomes(TimestampTz now)
 		return kRecordFailed;
 	if (!args.installed)
 		return kNotInstalled;
+	RetryNow(&record_retry); /* the history can be written again: carried rows need not wait out their backoff */
 	AcknowledgeEvents(events, nevents);
 	for (int i = 0; i < args.nrewritten; i++)
 		WarnRewritten(&args.rewritten[i]);
@@ -619,6 +620,7 @@ RecordBatch(DueRun *due, int ndue, TimestampTz upto)
 	}
 	streak_recorded_some = false;
 	RetrySucceeded(&record_retry);
+	RetryNow(&outcome_retry); /* the history can be written again: no need to wait out the outcomes' backoff */
 	return kRecorded;
 }
 
@@ -743,6 +745,9 @@ RecordDue(TimestampTz now, bool changed)
 	int nfresh = 0, ndue = 0;
 	TimestampTz upto = now + static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000;
 	DueRun *fresh = TakeDueRuns(now, upto, false, tick_cxt, &nfresh);
+	/* Rows left over are tried with every new slot, or else once per retry interval (not on every wake-up). */
+	if (nfresh == 0 && !changed && record_retry.partial && now < record_retry.next_attempt)
+		return outcomes;
 	DueRun *due = carry != NIL ? BatchWithCarry(now, fresh, nfresh, &ndue) : fresh;
 	if (carry == NIL)
 		ndue = nfresh;

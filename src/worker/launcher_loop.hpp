@@ -80,6 +80,8 @@ bool TryWork(Retry *retry, const char *activity, WorkFn fn, void *arg, const cha
 bool RunWork(const char *activity, WorkFn fn, void *arg, ErrorData **error);
 void RetryFailed(Retry *retry, ErrorData *edata, const char *kept, bool partial);
 void RetrySucceeded(Retry *retry);
+/* A related write got through: the next attempt of a failing `retry` is due now (its streak goes on). */
+void RetryNow(Retry *retry);
 bool RetryDue(const Retry *retry, TimestampTz now);
 TimestampTz RetryAt(const Retry *retry); /* DT_NOBEGIN when not failing */
 

@@ -160,6 +160,13 @@ RetryFailed(Retry *retry, ErrorData *edata, const char *kept, bool partial)
 }
 
 void
+RetryNow(Retry *retry)
+{
+	if (retry->failures > 0 && !retry->partial)
+		retry->next_attempt = Min(retry->next_attempt, GetCurrentTimestamp());
+}
+
+void
 RetrySucceeded(Retry *retry)
 {
 	if (retry->failures == 0)
