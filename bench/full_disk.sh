@@ -62,10 +62,23 @@ for _ in $(seq 1 60); do
 		WHERE status IN ('starting', 'running') AND scheduled_at < to_timestamp($freed)")" = 0 ] && break
 	sleep 1
 done
+# A "missed N slots from A to B" row stands for all of them.
 check=$(js_psql -d postgres -At -c "SELECT count(*) FILTER (WHERE n <> 1) FROM (
-	SELECT (SELECT count(*) FROM job_stagger.job_run_details d WHERE d.job_name = j.job_name AND d.scheduled_at = s) n
+	SELECT (SELECT count(*) FROM job_stagger.job_run_details d WHERE d.job_name = j.job_name
+	         AND (d.scheduled_at = s OR d.scheduled_at < s AND d.status = 'skipped'
+	              AND s <= substring(d.return_message FROM '^missed .* slots from .* to ([0-9-]+ [0-9:.]+[+-][0-9]+)')::timestamptz)) n
 	  FROM (SELECT job_name, min(scheduled_at) lo FROM job_stagger.job_run_details GROUP BY 1) j,
 	       generate_series(j.lo, date_trunc('second', to_timestamp($freed)), interval '1 s') s) x")
+if [ "$check" != 0 ]; then
+	js_psql -d postgres -c "SELECT job_name, s, n FROM (
+	SELECT j.job_name, s, (SELECT count(*) FROM job_stagger.job_run_details d WHERE d.job_name = j.job_name
+	         AND (d.scheduled_at = s OR d.scheduled_at < s AND d.status = 'skipped'
+	              AND s <= substring(d.return_message FROM '^missed .* slots from .* to ([0-9-]+ [0-9:.]+[+-][0-9]+)')::timestamptz)) n
+	  FROM (SELECT job_name, min(scheduled_at) lo FROM job_stagger.job_run_details GROUP BY 1) j,
+	       generate_series(j.lo, date_trunc('second', to_timestamp($freed)), interval '1 s') s) x WHERE n <> 1 ORDER BY 1, 2 LIMIT 12"
+	js_psql -d postgres -c "SELECT job_name, status, left(return_message, 90) m, count(*), min(scheduled_at), max(scheduled_at)
+	  FROM job_stagger.job_run_details WHERE job_name = 'tick1' GROUP BY 1, 2, 3 ORDER BY 5"
+fi
 minutes=$(awk -v s="$FULL_S" 'BEGIN { printf "%.2f", s / 60 }')
 echo
 echo "| full for | launcher restarts | restarts/min | launcher log lines | lines/min | first on-time slot after space is back | slots without exactly one row |"

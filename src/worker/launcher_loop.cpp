@@ -4,8 +4,10 @@
  * C-shaped PostgreSQL code: the frames here hold only plain data, so an ERROR
  * may unwind through them. Catalog work runs through TryWork
  * (launcher_work.cpp): an ERROR in it (a lock timeout, since users can lock
- * the job tables) aborts that transaction only, and what it was to record
- * stays in launcher memory for the retry. Any other ERROR ends the launcher;
+ * the job tables; a full disk; a trigger someone added) aborts that
+ * transaction only, and what it was to record stays in memory for the retry:
+ * worker reports in their run slots, due runs in `carry`. An ERROR outside
+ * catalog work ends the launcher;
  * the postmaster restarts it after bgw_restart_time, and the new launcher
  * adopts the runs still going.
  */
@@ -178,12 +180,14 @@ RecordDueRun(DueRun *batch, int index)
 	DueRun *run = &batch[index];
 	char *error = nullptr;
 	if (run->kind == kDueMissed) {
+		/* timestamptz_to_str returns a static buffer: copy the first before the second overwrites it. */
+		char *first = pstrdup(timestamptz_to_str(run->fire_at));
 		char *message = run->missed_count > 1
 		                    ? psprintf("missed %s" INT64_FORMAT " slots from %s to %s: the scheduler was not running "
 		                               "(server down or restarting), was blocked (see the server log) or the clock "
 		                               "jumped",
-		                               run->missed_lower_bound ? "at least " : "", run->missed_count,
-		                               timestamptz_to_str(run->fire_at), timestamptz_to_str(run->missed_last))
+		                               run->missed_lower_bound ? "at least " : "", run->missed_count, first,
+		                               timestamptz_to_str(run->missed_last))
 		                    : pstrdup("missed: the scheduler was not running at this time (server down or restarting), "
 		                              "was blocked (see the server log) or the clock jumped");
 		InsertRun(run, "skipped", message);

@@ -5,7 +5,7 @@
  * transaction and returns false instead of ending the launcher; the caller
  * keeps what the transaction was to record and tries again after a short,
  * growing delay (lock waits: 250 ms doubling to 4 s; anything else, such
- * as a full disk: 1 s doubling to 30 s). Lines are rate-limited: one WARNING
+ * as a full disk: 1 s doubling to 10 s). Lines are rate-limited: one WARNING
  * with a HINT when a streak of failures begins (or its error changes), a
  * reminder every kLogIntervalUsecs while it lasts, one LOG when it ends.
  *
@@ -33,7 +33,7 @@ namespace {
 constexpr long kLockRetryFirstMs = 250;
 constexpr long kLockRetryMaxMs = 4000;
 constexpr long kRetryFirstMs = 1000;
-constexpr long kRetryMaxMs = 30000;
+constexpr long kRetryMaxMs = 10000; /* an attempt costs next to nothing; recovery within 10 s */
 /* A rows-left-over attempt (some rows recorded, some not) is repeated this soon: the rest keeps firing. */
 constexpr long kPartialRetryMs = 1000;
 /* While a streak lasts, the same failure is logged again only this often (a new kind of error at once). */
