@@ -16,6 +16,13 @@ use Time::HiRes qw(usleep);
 use JobStagger::Test;
 
 my $node = new_js_node('history_faults');
+# If the test dies, show the end of the server log (the TAP log directory may not survive the run).
+$SIG{__DIE__} = sub {
+	return if $^S;    # inside an eval
+	my $log = eval { slurp_file($node->logfile) } // '';
+	my @lines = split /\n/, $log;
+	diag(join("\n", @lines[ ($#lines > 60 ? $#lines - 60 : 0) .. $#lines ]));
+};
 my $launcher_pid_sql = q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'job_stagger launcher'};
 my $pid = $node->safe_psql('postgres', $launcher_pid_sql);
 ok($pid =~ /^\d+$/, 'the launcher runs');
@@ -139,6 +146,8 @@ SKIP:
 		'ticks run with the history on the small file system');
 	$log_offset = -s $node->logfile;
 	my $filler = "$fs/filler_" . $node->port;
+	# Whatever happens below, free the space before the node is torn down (END blocks run last-defined first).
+	eval q{END { unlink $filler if defined $filler && -e $filler; }};
 	system("dd if=/dev/zero of=$filler bs=1M count=1024 >/dev/null 2>&1");
 	my $filled_at = time();
 	my $full = 0;
