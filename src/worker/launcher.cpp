@@ -49,8 +49,13 @@ namespace {
 
 /* Longest sleep: wall-clock jumps and lost wake-ups are noticed within this. */
 constexpr long kMaxSleepMs = 5000;
-/* Poll interval while waiting for CREATE EXTENSION in the metadata database. */
-constexpr long kWaitExtensionMs = 10000;
+/*
+ * Poll interval while waiting for CREATE EXTENSION in the metadata database:
+ * 1 s doubling to 10 s, so a DROP and CREATE EXTENSION in quick succession
+ * (a reinstall) costs a second, a long wait next to nothing.
+ */
+constexpr long kWaitExtensionFirstMs = 1000;
+constexpr long kWaitExtensionMaxMs = 10000;
 constexpr int kLauncherRestartSecs = 1;
 /* Log output stays readable with thousands of jobs: the rest is in stagger_summary(). */
 constexpr std::size_t kLogMaxJobLines = 50;
@@ -330,8 +335,9 @@ CheckExtensionWork(void *arg)
 void
 WaitForExtension()
 {
-	static Retry retry = {"checking for the extension", 0, 0, 0, 0};
+	static Retry retry = {"checking for the extension", 0, 0, 0, 0, 0, false, false};
 	bool logged = false;
+	long wait_ms = kWaitExtensionFirstMs;
 	for (;;) {
 		bool installed = false;
 		if (TryWork(&retry, "job_stagger: checking for the extension", CheckExtensionWork, &installed,
@@ -342,7 +348,8 @@ WaitForExtension()
 			ereport(LOG, (errmsg("job_stagger: waiting for CREATE EXTENSION job_stagger in database \"%s\"",
 			                     js::pg::guc_database_name)));
 		logged = true;
-		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kWaitExtensionMs, PG_WAIT_EXTENSION);
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait_ms, PG_WAIT_EXTENSION);
+		wait_ms = Min(wait_ms * 2, kWaitExtensionMaxMs);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		ExitIfShutdownRequested();

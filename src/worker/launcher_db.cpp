@@ -409,17 +409,27 @@ ResolveTarget(DueRun *run, MemoryContext mcxt, char **error)
 	return CheckRole(run, mcxt, error);
 }
 
-void
-InsertRun(DueRun *run, const char *status, const char *message)
+namespace {
+
+/*
+ * Inserts a row of `run` with the given status: a new row (runid from the
+ * sequence, ended_at now when final) when runid is 0, else the row of a run
+ * whose row is gone, written again with that runid and the times the worker
+ * reported.
+ */
+int64
+InsertRow(const DueRun *run, int64 runid, const char *status, const char *message, TimestampTz started_at,
+          TimestampTz ended_at, int pid)
 {
-	constexpr int kArgs = 15;
-	Oid types[kArgs] = {INT8OID,        TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
-	                    TIMESTAMPTZOID, BOOLOID, INT4OID, TEXTOID, TEXTOID, BOOLOID, OIDOID};
+	constexpr int kArgs = 19;
+	Oid types[kArgs] = {INT8OID,        TEXTOID,        TEXTOID,        TEXTOID,        TEXTOID, TEXTOID, TEXTOID,
+	                    TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID,        INT4OID,        TEXTOID, TEXTOID, BOOLOID,
+	                    OIDOID,         INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID};
 	Datum values[kArgs];
 	char nulls[kArgs + 1];
 	memset(nulls, ' ', kArgs);
 	nulls[kArgs] = '\0';
-	bool terminal = strcmp(status, "starting") != 0;
+	bool terminal = strcmp(status, "starting") != 0 && strcmp(status, "running") != 0;
 	values[0] = Int64GetDatum(run->jobid);
 	values[1] = TextOrNull(run->job_name, nulls, 1);
 	values[2] = TextOrNull(run->username, nulls, 2);
@@ -435,16 +445,76 @@ InsertRun(DueRun *run, const char *status, const char *message)
 	values[12] = CStringGetTextDatum(run->kind == kDueReboot ? "reboot" : "schedule");
 	values[13] = BoolGetDatum(terminal);
 	values[14] = ObjectIdGetDatum(run->roleoid);
-	const char *sql = "INSERT INTO job_stagger.job_run_details (jobid, job_name, username, database, command,"
-	                  " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
-	                  " effective_schedule, triggered_by, ended_at, roleid)"
-	                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-	                  " CASE WHEN $14 THEN pg_catalog.clock_timestamp() END, $15) RETURNING runid";
+	values[15] = Int64GetDatum(runid);
+	nulls[15] = runid == 0 ? 'n' : ' ';
+	values[16] = TimestampTzGetDatum(started_at);
+	nulls[16] = started_at == 0 ? 'n' : ' ';
+	values[17] = TimestampTzGetDatum(ended_at);
+	nulls[17] = ended_at == 0 ? 'n' : ' ';
+	values[18] = Int32GetDatum(pid);
+	nulls[18] = pid == 0 ? 'n' : ' ';
+	const char *sql =
+	    "INSERT INTO job_stagger.job_run_details (runid, jobid, job_name, username, database, command,"
+	    " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
+	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid)"
+	    " VALUES (COALESCE($16, pg_catalog.nextval('job_stagger.job_run_details_runid_seq'::pg_catalog.regclass)),"
+	    " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $17,"
+	    " COALESCE($18, CASE WHEN $14 THEN pg_catalog.clock_timestamp() END), $19, $15) RETURNING runid";
 	Execute(sql, kArgs, types, values, nulls, SPI_OK_INSERT_RETURNING);
-	run->runid = GetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return GetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+} // namespace
+
+void
+InsertRun(DueRun *run, const char *status, const char *message)
+{
+	run->runid = InsertRow(run, 0, status, message, 0, 0, 0);
 }
 
 void
+ReinsertRun(const DueRun *run, int64 runid, const char *status, const char *message, TimestampTz started_at,
+            TimestampTz ended_at, int pid)
+{
+	(void)InsertRow(run, runid, status, message, started_at, ended_at, pid);
+}
+
+void
+ReinsertUnknownRun(int64 runid, int64 jobid, TimestampTz fire_at, const char *job_name, const char *status,
+                   const char *message, TimestampTz started_at, TimestampTz ended_at, int pid)
+{
+	constexpr int kArgs = 9;
+	Oid types[kArgs] = {INT8OID, INT8OID,        TIMESTAMPTZOID, TEXTOID, TEXTOID,
+	                    TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID};
+	Datum values[kArgs];
+	char nulls[kArgs + 1];
+	memset(nulls, ' ', kArgs);
+	nulls[kArgs] = '\0';
+	values[0] = Int64GetDatum(runid);
+	values[1] = Int64GetDatum(jobid);
+	values[2] = TimestampTzGetDatum(fire_at);
+	values[3] = TextOrNull(job_name, nulls, 3);
+	values[4] = CStringGetTextDatum(status);
+	values[5] = TextOrNull(message, nulls, 5);
+	values[6] = TimestampTzGetDatum(started_at);
+	nulls[6] = started_at == 0 ? 'n' : ' ';
+	values[7] = TimestampTzGetDatum(ended_at);
+	nulls[7] = ended_at == 0 ? 'n' : ' ';
+	values[8] = Int32GetDatum(pid);
+	nulls[8] = pid == 0 ? 'n' : ' ';
+	/* What the launcher did not keep (a run adopted from a previous launcher) comes from the job as it is now. */
+	const char *sql =
+	    "INSERT INTO job_stagger.job_run_details (runid, jobid, job_name, username, database, command,"
+	    " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
+	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid)"
+	    " SELECT $1, $2, COALESCE(j.job_name, $4, ''), COALESCE(j.username, ''), COALESCE(j.database, ''),"
+	    " COALESCE(j.command, ''), $5, $6, $3, $3, false, 0, COALESCE(j.schedule, ''), 'schedule', $7, $8,"
+	    " $9, COALESCE(j.roleid, 0)"
+	    " FROM (SELECT) AS one LEFT JOIN job_stagger.jobs j ON j.jobid OPERATOR(pg_catalog.=) $2";
+	Execute(sql, kArgs, types, values, nulls, SPI_OK_INSERT);
+}
+
+bool
 UpdateRunStarted(int64 runid, TimestampTz started_at, int pid)
 {
 	Oid types[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
@@ -452,9 +522,14 @@ UpdateRunStarted(int64 runid, TimestampTz started_at, int pid)
 	const char *sql = "UPDATE job_stagger.job_run_details SET status = 'running', started_at = $2, pid = $3"
 	                  " WHERE runid OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'starting'";
 	Execute(sql, 3, types, values, nullptr, SPI_OK_UPDATE);
+	if (SPI_processed > 0)
+		return true;
+	Execute("SELECT 1 FROM job_stagger.job_run_details WHERE runid OPERATOR(pg_catalog.=) $1", 1, types, values,
+	        nullptr, SPI_OK_SELECT);
+	return SPI_processed > 0;
 }
 
-void
+bool
 UpdateRunFinished(int64 runid, const char *status, const char *message, TimestampTz started_at, TimestampTz ended_at,
                   int pid)
 {
@@ -473,6 +548,7 @@ UpdateRunFinished(int64 runid, const char *status, const char *message, Timestam
 	                  " started_at = COALESCE($4, started_at), ended_at = $5, pid = COALESCE($6, pid)"
 	                  " WHERE runid OPERATOR(pg_catalog.=) $1";
 	Execute(sql, 6, types, values, nulls, SPI_OK_UPDATE);
+	return SPI_processed > 0;
 }
 
 void

@@ -123,9 +123,20 @@ bool ResolveTarget(DueRun *run, MemoryContext mcxt, char **error);
 
 /* Inserts the run's row with the given status (runid filled in). */
 void InsertRun(DueRun *run, const char *status, const char *message);
-void UpdateRunStarted(int64 runid, TimestampTz started_at, int pid);
-void UpdateRunFinished(int64 runid, const char *status, const char *message, TimestampTz started_at,
+/*
+ * A run's row gets its start and its outcome; false when the row is gone (a
+ * TRUNCATE or DELETE of job_run_details while the run was going): the caller
+ * then writes it again in full (ReinsertRun).
+ */
+bool UpdateRunStarted(int64 runid, TimestampTz started_at, int pid);
+bool UpdateRunFinished(int64 runid, const char *status, const char *message, TimestampTz started_at,
                        TimestampTz ended_at, int pid);
+/* Writes the whole row of run `runid` again (same runid), as recorded plus what the worker reported. */
+void ReinsertRun(const DueRun *run, int64 runid, const char *status, const char *message, TimestampTz started_at,
+                 TimestampTz ended_at, int pid);
+/* The same for a run this launcher holds no record of (adopted): the rest comes from the job's row. */
+void ReinsertUnknownRun(int64 runid, int64 jobid, TimestampTz fire_at, const char *job_name, const char *status,
+                        const char *message, TimestampTz started_at, TimestampTz ended_at, int pid);
 
 void InsertPoolSample(PoolSample *sample);
 

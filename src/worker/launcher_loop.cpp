@@ -4,8 +4,10 @@
  * C-shaped PostgreSQL code: the frames here hold only plain data, so an ERROR
  * may unwind through them. Catalog work runs through TryWork
  * (launcher_work.cpp): an ERROR in it (a lock timeout, since users can lock
- * the job tables) aborts that transaction only, and what it was to record
- * stays in launcher memory for the retry. Any other ERROR ends the launcher;
+ * the job tables; a full disk; a trigger someone added) aborts that
+ * transaction only, and what it was to record stays in memory for the retry:
+ * worker reports in their run slots, due runs in `carry`. An ERROR outside
+ * catalog work ends the launcher;
  * the postmaster restarts it after bgw_restart_time, and the new launcher
  * adopts the runs still going.
  */
@@ -15,14 +17,17 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 }
@@ -61,19 +66,43 @@ TimestampTz last_reload_at = 0;
 int64 reload_interval = kMinReloadIntervalUsecs;
 int running_now = 0; /* runs executing at the last CollectEvents */
 /*
- * Due runs whose recording transaction failed (one chunk each, in
- * launcher_cxt), with the watermark they were taken up to. While there are
- * any, no new slot is taken from the planner: the planner keeps them, and
- * hands them out (late, or as missed beyond job_stagger.catchup_window) once
- * the carried ones are recorded. So the carry stays one tick's worth however
- * long the block lasts.
+ * Due runs not recorded yet (one chunk each, in launcher_cxt): their
+ * recording transaction failed, or (on a retry, where every row is written in
+ * its own subtransaction) their own row could not be written. They are not
+ * fired; each attempt tries them again, with the slots due meanwhile. Beyond
+ * job_stagger.catchup_window they become one 'skipped' ("missed ...") row per
+ * job, so the carry stays bounded however long a table cannot be written.
  */
 List *carry = NIL;
-TimestampTz carry_upto = 0;
 bool carry_has_reboot = false;
-Retry record_retry = {"recording runs", 0, 0, 0, 0};
-Retry reload_retry = {"loading jobs", 0, 0, 0, 0};
-Retry startup_retry = {"start-up recovery", 0, 0, 0, 0};
+/*
+ * Some row got through since recording began to fail: the table can be
+ * written, only some rows cannot (a trigger or constraint rejecting them).
+ * Then there is no backoff: the other jobs keep firing on time.
+ */
+bool streak_recorded_some = false;
+Retry record_retry = {"recording runs", 0, 0, 0, 0, 0, false, false};
+/* Worker reports (starts, outcomes) are recorded in a transaction of their own: a failing INSERT does not block them.
+ */
+Retry outcome_retry = {"recording run outcomes", 0, 0, 0, 0, 0, false, false};
+/*
+ * Runs recorded as 'starting' whose outcome is not recorded yet, by runid
+ * (DueRun chunks in launcher_cxt): what is needed to write a run's row again
+ * in full if it was deleted while the run was going.
+ */
+struct InFlight {
+	int64 runid;
+	DueRun *run;
+};
+HTAB *in_flight = nullptr;
+/* Slots (index, generation) of runs going when the extension was dropped: their reports are not recorded. */
+struct OrphanSlot {
+	int slot;
+	uint32 generation;
+};
+List *orphans = NIL;
+Retry reload_retry = {"loading jobs", 0, 0, 0, 0, 0, false, false};
+Retry startup_retry = {"start-up recovery", 0, 0, 0, 0, 0, false, false};
 /* Start-up recovery is done: worker reports are recorded at exit (RecordBeforeExit). */
 bool scheduling = false;
 /* pg_authid changed (a role dropped?): reload, which deactivates the jobs of dropped roles. */
@@ -167,12 +196,14 @@ RecordDueRun(DueRun *batch, int index, TimestampTz now)
 	core::DueAction action = core::DecideDue(run->kind == kDueMissed, run->overlap,
 	                                         run->kind != kDueMissed && JobPending(run->jobid), catchup >= 0);
 	if (action == core::DueAction::kRecordMissed) {
+		/* timestamptz_to_str returns a static buffer: copy the first before the second overwrites it. */
+		char *first = pstrdup(timestamptz_to_str(run->fire_at));
 		char *message = run->missed_count > 1
 		                    ? psprintf("missed %s" INT64_FORMAT " slots from %s to %s: the scheduler was not running "
 		                               "(server down or restarting), was blocked (see the server log) or the clock "
 		                               "jumped",
-		                               run->missed_lower_bound ? "at least " : "", run->missed_count,
-		                               timestamptz_to_str(run->fire_at), timestamptz_to_str(run->missed_last))
+		                               run->missed_lower_bound ? "at least " : "", run->missed_count, first,
+		                               timestamptz_to_str(run->missed_last))
 		                    : pstrdup("missed: the scheduler was not running at this time (server down or restarting), "
 		                              "was blocked (see the server log) or the clock jumped");
 		InsertRun(run, "skipped", message);
@@ -201,20 +232,91 @@ RecordDueRun(DueRun *batch, int index, TimestampTz now)
 	run->start = true;
 }
 
-struct RecordArgs {
+void
+RememberInFlight(const DueRun *run)
+{
+	if (in_flight == nullptr) {
+		HASHCTL ctl;
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(InFlight);
+		ctl.hcxt = launcher_cxt;
+		in_flight = hash_create("job_stagger runs in flight", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	bool found = false;
+	InFlight *entry = static_cast<InFlight *>(hash_search(in_flight, &run->runid, HASH_ENTER, &found));
+	if (found)
+		pfree(entry->run);
+	entry->run = KeepRun(run);
+}
+
+DueRun *
+FindInFlight(int64 runid)
+{
+	if (in_flight == nullptr)
+		return nullptr;
+	InFlight *entry = static_cast<InFlight *>(hash_search(in_flight, &runid, HASH_FIND, nullptr));
+	return entry != nullptr ? entry->run : nullptr;
+}
+
+void
+ForgetInFlight(int64 runid)
+{
+	if (in_flight == nullptr)
+		return;
+	bool found = false;
+	InFlight *entry = static_cast<InFlight *>(hash_search(in_flight, &runid, HASH_FIND, &found));
+	if (entry == nullptr)
+		return;
+	pfree(entry->run);
+	hash_search(in_flight, &runid, HASH_REMOVE, nullptr);
+}
+
+/* A run whose row was written again, for the WARNING after commit. */
+struct Rewritten {
+	int64 runid;
+	int64 jobid;
+	const char *job_name;
+	bool finished;
+};
+
+struct OutcomeArgs {
 	const SlotEvent *events;
 	int nevents;
-	DueRun *due;
-	int ndue;
-	TimestampTz upto;
-	TimestampTz now;
+	Rewritten *rewritten; /* nevents entries */
+	int nrewritten;
 	bool installed;
 };
 
-/* Records the worker reports of a RecordArgs. */
+/*
+ * Writes again in full the row of a run that is gone (TRUNCATE or DELETE of
+ * job_run_details while the run was going): same runid, times and outcome.
+ */
 void
-RecordEvents(const RecordArgs *a)
+RewriteRun(OutcomeArgs *a, const SlotEvent *e, const char *status, const char *message, TimestampTz ended_at)
 {
+	const DueRun *run = FindInFlight(e->runid);
+	if (run != nullptr)
+		ReinsertRun(run, e->runid, status, message, e->started_at, ended_at, e->pid);
+	else
+		ReinsertUnknownRun(e->runid, e->jobid, e->fire_at, e->job_name, status, message, e->started_at, ended_at,
+		                   e->pid);
+	Rewritten *r = &a->rewritten[a->nrewritten++];
+	r->runid = e->runid;
+	r->jobid = e->jobid;
+	r->job_name = run != nullptr ? run->job_name : e->job_name;
+	r->finished = e->finished;
+}
+
+/* The outcome transaction's body: the starts and outcomes workers reported. */
+void
+OutcomeWork(void *arg)
+{
+	OutcomeArgs *a = static_cast<OutcomeArgs *>(arg);
+	a->nrewritten = 0;
+	a->installed = ExtensionInstalled();
+	if (!a->installed)
+		return;
 	for (int i = 0; i < a->nevents; i++) {
 		const SlotEvent *e = &a->events[i];
 		/*
@@ -224,15 +326,171 @@ RecordEvents(const RecordArgs *a)
 		 */
 		if (ShutdownRequestPending && e->finished && e->started_at == 0 && e->result == kResultFailed)
 			continue;
-		if (e->finished)
-			UpdateRunFinished(e->runid, ResultStatus(static_cast<RunResult>(e->result)),
-			                  e->message[0] != '\0' ? e->message : nullptr, e->started_at, e->ended_at, e->pid);
-		else
-			UpdateRunStarted(e->runid, e->started_at, e->pid);
+		if (e->finished) {
+			const char *status = ResultStatus(static_cast<RunResult>(e->result));
+			const char *message = e->message[0] != '\0' ? e->message : nullptr;
+			if (!UpdateRunFinished(e->runid, status, message, e->started_at, e->ended_at, e->pid))
+				RewriteRun(a, e, status, message, e->ended_at);
+		} else if (!UpdateRunStarted(e->runid, e->started_at, e->pid)) {
+			RewriteRun(a, e, "running", nullptr, 0);
+		}
 	}
 }
 
-/* The recording transaction's body: worker reports, due runs and the watermark. */
+void
+WarnRewritten(const Rewritten *r)
+{
+	ereport(WARNING,
+	        (errmsg("job_stagger: the row of run " INT64_FORMAT " of job " INT64_FORMAT " \"%s\" was gone; written "
+	                "again in full",
+	                r->runid, r->jobid, r->job_name != nullptr ? r->job_name : ""),
+	         errdetail("Its row in job_stagger.job_run_details was deleted while the run was %s, most likely by a "
+	                   "TRUNCATE or DELETE of job_stagger.job_run_details.",
+	                   r->finished ? "going" : "starting"),
+	         errhint("To remove history, delete only finished runs (status NOT IN ('starting', 'running')); "
+	                 "job_stagger.history_retention purges old rows by itself.")));
+}
+
+/*
+ * Drops the reports of runs whose extension was dropped while they were
+ * going (their rows went with it; their runids may be reused by the new
+ * history table): acknowledged without recording. Returns the rest.
+ */
+SlotEvent *
+DropOrphanEvents(SlotEvent *events, int *count)
+{
+	if (orphans == NIL)
+		return events;
+	SlotEvent *orphaned = static_cast<SlotEvent *>(palloc(sizeof(SlotEvent) * (*count + 1)));
+	int norphaned = 0, kept = 0;
+	for (int i = 0; i < *count; i++) {
+		bool orphan = false;
+		ListCell *lc;
+		foreach (lc, orphans) {
+			OrphanSlot *o = static_cast<OrphanSlot *>(lfirst(lc));
+			if (o->slot == events[i].slot && o->generation == events[i].generation) {
+				orphan = true;
+				if (events[i].finished) {
+					orphans = foreach_delete_current(orphans, lc);
+					pfree(o);
+				}
+				break;
+			}
+		}
+		if (orphan)
+			orphaned[norphaned++] = events[i];
+		else
+			events[kept++] = events[i];
+	}
+	if (norphaned > 0)
+		AcknowledgeEvents(orphaned, norphaned);
+	*count = kept;
+	return events;
+}
+
+/*
+ * Records what workers reported, in a transaction of its own. Only once it
+ * committed are the events acknowledged: until then each outcome stays in
+ * its DONE slot in shared memory and is retried (with backoff) however long
+ * the history cannot be written.
+ */
+RecordOutcome
+RecordOutcomes(TimestampTz now)
+{
+	if (!RetryDue(&outcome_retry, now))
+		return kRecordFailed;
+	int nevents = 0;
+	SlotEvent *events = CollectEvents(tick_cxt, &nevents, &running_now);
+	events = DropOrphanEvents(events, &nevents);
+	if (nevents == 0)
+		return kRecorded;
+	OutcomeArgs args = {events, nevents, static_cast<Rewritten *>(palloc(sizeof(Rewritten) * nevents)), 0, true};
+	char *kept = psprintf("The launcher keeps %d worker report(s) in shared memory (their run slots) and records them "
+	                      "on the retry: no outcome is lost.",
+	                      nevents);
+	if (!TryWork(&outcome_retry, "job_stagger: recording run outcomes", OutcomeWork, &args, kept))
+		return kRecordFailed;
+	if (!args.installed)
+		return kNotInstalled;
+	RetryNow(&record_retry); /* the history can be written again: carried rows need not wait out their backoff */
+	AcknowledgeEvents(events, nevents);
+	for (int i = 0; i < args.nrewritten; i++)
+		WarnRewritten(&args.rewritten[i]);
+	for (int i = 0; i < nevents; i++) {
+		if (!events[i].finished)
+			continue;
+		ForgetInFlight(events[i].runid);
+		WarnSlowRun(events[i].runid, events[i].job_name, events[i].started_at, events[i].ended_at);
+	}
+	return kRecorded;
+}
+
+struct RecordArgs {
+	DueRun *due;
+	int ndue;
+	TimestampTz upto;
+	TimestampTz now; /* set in the transaction: which due runs are late */
+	bool per_row;    /* a retry: each row in its own subtransaction */
+	bool *recorded;  /* per due run */
+	int nrecorded;
+	ErrorData *row_error; /* the first row that could not be written (per_row), in record_cxt */
+	MemoryContext record_cxt;
+	bool installed;
+};
+
+/* Is this error one that every row would hit alike (a lock wait, a cancel)? Then the whole attempt fails. */
+bool
+FailsEveryRow(const ErrorData *e)
+{
+	return e->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE || e->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+	       e->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN;
+}
+
+/* Records due run `index` in a subtransaction; false (row kept for later) if its row could not be written. */
+bool
+RecordDueRunAlone(RecordArgs *a, int index)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		RecordDueRun(a->due, index, a->now);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(a->record_cxt);
+		ErrorData *e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (FailsEveryRow(e))
+			ReThrowError(e);
+		a->due[index].start = false;
+		a->due[index].runid = 0;
+		if (a->row_error == nullptr)
+			a->row_error = e;
+		else
+			FreeErrorData(e);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return ok;
+}
+
+/*
+ * The due runs' transaction: a row per due run and the watermark. On a
+ * retry each row goes in its own subtransaction, so the rows that can be
+ * written are (and their runs fire) while the others are kept. The
+ * watermark moves only if some row got through: when nothing could be
+ * written, a restarted launcher finds the gap and records it as missed.
+ */
 void
 RecordWork(void *arg)
 {
@@ -240,89 +498,166 @@ RecordWork(void *arg)
 	a->installed = ExtensionInstalled();
 	if (!a->installed)
 		return;
-	RecordEvents(a);
-	a->now = GetCurrentTimestamp(); /* late or on time: judged inside the transaction, after the reports */
-	for (int i = 0; i < a->ndue; i++)
-		RecordDueRun(a->due, i, a->now);
-	WriteScheduledUntil(a->upto);
+	a->nrecorded = 0;
+	a->now = GetCurrentTimestamp(); /* late or on time: judged inside the transaction */
+	for (int i = 0; i < a->ndue; i++) {
+		if (a->per_row)
+			a->recorded[i] = RecordDueRunAlone(a, i);
+		else {
+			RecordDueRun(a->due, i, a->now);
+			a->recorded[i] = true;
+		}
+		a->nrecorded += a->recorded[i];
+	}
+	if (a->nrecorded > 0 || a->ndue == 0)
+		WriteScheduledUntil(a->upto);
 }
 
-/* Keeps a batch whose recording failed, for the retry (see `carry`). */
+/* Replaces the carry by the runs of `due` not recorded (flags cleared for the next attempt). */
 void
-CarryBatch(DueRun *due, int ndue, TimestampTz upto)
+CarryUnrecorded(DueRun *due, int ndue, const bool *recorded)
 {
+	List *next = NIL;
 	MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
+	carry_has_reboot = false;
 	for (int i = 0; i < ndue; i++) {
+		if (recorded != nullptr && recorded[i])
+			continue;
 		due[i].runid = 0;
 		due[i].start = false;
 		due[i].role_dropped = false;
 		carry_has_reboot |= due[i].kind == kDueReboot;
-		carry = lappend(carry, KeepRun(&due[i]));
+		next = lappend(next, KeepRun(&due[i]));
 	}
 	MemoryContextSwitchTo(old);
-	carry_upto = Max(carry_upto, upto);
+	list_free_deep(carry); /* after the copies: the batch's strings may point into it */
+	carry = next;
 }
 
-/* The carried runs as one batch in tick_cxt (strings still point into the carry). */
+/*
+ * The carried runs followed by `fresh`, as one batch in tick_cxt (strings
+ * still point into the carry). A carried run now later than
+ * job_stagger.catchup_window becomes a missed slot, merged with the job's
+ * other missed ones into one row.
+ */
 DueRun *
-CarriedBatch(int *count)
+BatchWithCarry(TimestampTz now, DueRun *fresh, int nfresh, int *count)
 {
-	DueRun *due = static_cast<DueRun *>(MemoryContextAlloc(tick_cxt, sizeof(DueRun) * (list_length(carry) + 1)));
+	DueRun *due =
+	    static_cast<DueRun *>(MemoryContextAlloc(tick_cxt, sizeof(DueRun) * (list_length(carry) + nfresh + 1)));
 	int n = 0;
+	TimestampTz too_late = now - static_cast<int64>(js::pg::guc_catchup_window_s) * USECS_PER_SEC;
+	HTAB *missed = nullptr; /* jobid -> index of the job's missed row in `due` */
+	struct MissedAt {
+		int64 jobid;
+		int index;
+	};
 	ListCell *lc;
-	foreach (lc, carry)
-		due[n++] = *static_cast<DueRun *>(lfirst(lc));
+	foreach (lc, carry) {
+		DueRun run = *static_cast<DueRun *>(lfirst(lc));
+		if (run.kind == kDueRun && run.fire_at < too_late) {
+			run.kind = kDueMissed;
+			run.missed_count = 1;
+			run.missed_last = run.fire_at;
+			run.missed_lower_bound = false;
+		}
+		if (run.kind == kDueMissed) {
+			if (missed == nullptr) {
+				HASHCTL ctl;
+				memset(&ctl, 0, sizeof(ctl));
+				ctl.keysize = sizeof(int64);
+				ctl.entrysize = sizeof(MissedAt);
+				ctl.hcxt = tick_cxt;
+				missed = hash_create("job_stagger missed", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+			}
+			bool found = false;
+			MissedAt *m = static_cast<MissedAt *>(hash_search(missed, &run.jobid, HASH_ENTER, &found));
+			if (found) {
+				DueRun *into = &due[m->index];
+				into->missed_count += run.missed_count;
+				into->missed_last = Max(into->missed_last, run.missed_last);
+				into->missed_lower_bound |= run.missed_lower_bound;
+				continue;
+			}
+			m->index = n;
+		}
+		due[n++] = run;
+	}
+	for (int i = 0; i < nfresh; i++)
+		due[n++] = fresh[i];
 	*count = n;
 	return due;
 }
 
 /*
- * One transaction: worker reports, due runs and the watermark. Only after it
- * commits are the events acknowledged (their slots freed) and the new runs
- * queued for a worker; if it fails, the events stay in their slots and the
- * due runs are carried to the retry.
+ * Records a batch of due runs (rows and watermark). Runs whose row got
+ * through join `pending` (to start) once the transaction committed; the
+ * others are carried to the next attempt. A failure of the whole transaction
+ * backs off; rows left over while others got through are retried within a
+ * second, so the jobs whose rows can be written keep firing.
  */
 RecordOutcome
-RecordTick(const SlotEvent *events, int nevents, DueRun *due, int ndue, TimestampTz upto)
+RecordBatch(DueRun *due, int ndue, TimestampTz upto)
 {
-	RecordArgs args = {events, nevents, due, ndue, upto, GetCurrentTimestamp(), true};
-	char *kept = psprintf("The launcher keeps %d due run(s) and %d worker report(s) in memory and records them on "
-	                      "the retry: no slot is lost or repeated.",
-	                      ndue, nevents);
-	if (!TryWork(&record_retry, "job_stagger: recording runs", RecordWork, &args, kept)) {
-		if (due != nullptr && carry == NIL)
-			CarryBatch(due, ndue, upto);
+	RecordArgs args = {};
+	args.due = due;
+	args.ndue = ndue;
+	args.upto = upto;
+	args.per_row = record_retry.failures > 0 || carry != NIL;
+	args.recorded = static_cast<bool *>(palloc0(sizeof(bool) * (ndue + 1)));
+	args.record_cxt = CurrentMemoryContext;
+	args.installed = true;
+	char *kept = psprintf("The launcher keeps %d due run(s) in memory and records them on the retry (they start "
+	                      "once recorded; beyond job_stagger.catchup_window as skipped \"missed\" rows): no slot is "
+	                      "lost or repeated.",
+	                      ndue);
+	ErrorData *error = nullptr;
+	bool ok = RunWork("job_stagger: recording runs", RecordWork, &args, &error);
+	if (!ok && !args.per_row && !FailsEveryRow(error)) {
+		/* One row may be at fault (a trigger, a constraint): try each at once, so the others start on time. */
+		FreeErrorData(error);
+		for (int i = 0; i < ndue; i++) {
+			due[i].start = false;
+			due[i].runid = 0;
+			due[i].role_dropped = false;
+		}
+		args.per_row = true;
+		ok = RunWork("job_stagger: recording runs", RecordWork, &args, &error);
+	}
+	if (!ok) {
+		RetryFailed(&record_retry, error, kept, false);
+		FreeErrorData(error);
+		CarryUnrecorded(due, ndue, nullptr);
 		return kRecordFailed;
 	}
 	if (!args.installed)
 		return kNotInstalled;
 	MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
-	for (int i = 0; i < ndue; i++)
-		if (due[i].start)
-			pending = lappend(pending, KeepRun(&due[i]));
+	for (int i = 0; i < ndue; i++) {
+		if (!args.recorded[i] || !due[i].start)
+			continue;
+		pending = lappend(pending, KeepRun(&due[i]));
+		RememberInFlight(&due[i]);
+	}
 	MemoryContextSwitchTo(old);
-	AcknowledgeEvents(events, nevents);
-	for (int i = 0; i < nevents; i++)
-		if (events[i].finished)
-			WarnSlowRun(events[i].runid, events[i].job_name, events[i].started_at, events[i].ended_at);
-	return kRecorded;
-}
-
-/* Retries the carried batch (with this tick's events); the carry is dropped once recorded. */
-RecordOutcome
-RecordCarry(const SlotEvent *events, int nevents)
-{
-	int ndue = 0;
-	DueRun *due = CarriedBatch(&ndue);
-	RecordOutcome outcome = RecordTick(events, nevents, due, ndue, carry_upto);
-	if (outcome == kRecordFailed)
-		return outcome;
-	if (outcome == kRecorded && carry_has_reboot)
+	bool had_reboot = carry_has_reboot;
+	CarryUnrecorded(due, ndue, args.recorded);
+	if (had_reboot && !carry_has_reboot)
 		Shared()->reboot_jobs_done = true;
-	list_free_deep(carry);
-	carry = NIL;
-	carry_has_reboot = false;
-	return outcome;
+	if (args.nrecorded > 0)
+		streak_recorded_some = true;
+	if (args.row_error != nullptr) {
+		char *kept_rows = psprintf("%d of %d due run(s) were recorded (and start); the launcher keeps the other %d in "
+		                           "memory and tries them again (beyond job_stagger.catchup_window as skipped "
+		                           "\"missed\" rows).",
+		                           args.nrecorded, ndue, ndue - args.nrecorded);
+		RetryFailed(&record_retry, args.row_error, kept_rows, streak_recorded_some);
+		return streak_recorded_some ? kRecorded : kRecordFailed;
+	}
+	streak_recorded_some = false;
+	RetrySucceeded(&record_retry);
+	RetryNow(&outcome_retry); /* the history can be written again: no need to wait out the outcomes' backoff */
+	return kRecorded;
 }
 
 /* Starts waiting runs in fire order until slots or workers run out. */
@@ -422,9 +757,9 @@ Startup()
 	if (!Shared()->reboot_jobs_done) {
 		int nreboot = 0;
 		DueRun *reboot = TakeDueRuns(args.now, args.now, true, tick_cxt, &nreboot);
-		RecordOutcome outcome = RecordTick(nullptr, 0, reboot, nreboot, args.since);
-		/* A failed batch is carried; the flag is set once it is recorded (RecordCarry). */
-		if (outcome == kRecorded || (outcome == kRecordFailed && nreboot == 0))
+		RecordOutcome outcome = RecordBatch(reboot, nreboot, args.since);
+		/* Runs left unrecorded are carried; the flag is set once none is left (RecordBatch). */
+		if (outcome != kNotInstalled && !carry_has_reboot)
 			Shared()->reboot_jobs_done = true;
 	}
 }
@@ -470,28 +805,32 @@ MaybeReload(TimestampTz now, bool *changed)
 }
 
 /*
- * Records what is due: first a batch carried from a failed attempt (when its
- * retry is due), then, once nothing is carried, the slots due now.
+ * Records what workers reported (its own transaction), then the slots due
+ * now together with the runs carried from attempts that could not record
+ * them. After a failed attempt nothing new is taken before its retry: the
+ * planner keeps those slots (late, or missed beyond the catch-up window).
  */
 RecordOutcome
 RecordDue(TimestampTz now, bool changed)
 {
-	int nevents = 0, ndue = 0;
+	RecordOutcome outcomes = RecordOutcomes(now);
+	if (outcomes == kNotInstalled)
+		return outcomes;
 	if (!RetryDue(&record_retry, now))
-		return kRecordFailed; /* the last attempt failed; nothing new is taken before its retry */
-	SlotEvent *events = CollectEvents(tick_cxt, &nevents, &running_now);
-	if (carry != NIL) {
-		RecordOutcome outcome = RecordCarry(events, nevents);
-		if (outcome != kRecorded)
-			return outcome;
-		nevents = 0; /* acknowledged with the carried batch */
-		changed = true;
-	}
+		return kRecordFailed;
+	int nfresh = 0, ndue = 0;
 	TimestampTz upto = now + static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000;
-	DueRun *due = TakeDueRuns(now, upto, false, tick_cxt, &ndue);
-	if (nevents == 0 && ndue == 0 && !changed)
-		return kRecorded;
-	return RecordTick(events, nevents, due, ndue, upto);
+	DueRun *fresh = TakeDueRuns(now, upto, false, tick_cxt, &nfresh);
+	/* Rows left over are tried with every new slot, or else once per retry interval (not on every wake-up). */
+	if (nfresh == 0 && !changed && record_retry.partial && now < record_retry.next_attempt)
+		return outcomes;
+	DueRun *due = carry != NIL ? BatchWithCarry(now, fresh, nfresh, &ndue) : fresh;
+	if (carry == NIL)
+		ndue = nfresh;
+	if (ndue == 0 && !changed)
+		return outcomes;
+	RecordOutcome recorded = RecordBatch(due, ndue, upto);
+	return recorded == kRecorded ? outcomes : recorded;
 }
 
 /* One pass of the loop; false when the extension disappeared. */
@@ -528,8 +867,12 @@ TimestampTz
 NextLoopWake()
 {
 	TimestampTz wake_at = Min(NextWakeAt(), NextMonitorAt());
-	if (record_retry.failures > 0)
+	if (record_retry.failures > 0 && !record_retry.partial)
 		wake_at = RetryAt(&record_retry); /* nothing is taken before the failed batch is recorded */
+	else if (record_retry.failures > 0)
+		wake_at = Min(wake_at, RetryAt(&record_retry)); /* rows left over: again soon */
+	if (outcome_retry.failures > 0)
+		wake_at = Min(wake_at, RetryAt(&outcome_retry));
 	if (pg_atomic_read_u64(&Shared()->jobs_generation) != seen_generation || roles_changed)
 		wake_at = Min(wake_at, Max(last_reload_at + reload_interval, RetryAt(&reload_retry))); /* a deferred reload */
 	if (pending != NIL)
@@ -551,8 +894,13 @@ ClearLauncher(int code, Datum arg)
 	UnlockSlots();
 }
 
-/* Forgets runs waiting for a worker (their rows are closed as crashed at the next start-up). */
-void
+/*
+ * The extension was dropped: forgets runs waiting for a worker or for their
+ * row, and the runs in flight; the runs still going are orphaned (their
+ * reports are dropped: their rows went with the extension, and the runids of
+ * a new history table start again at 1). Returns how many are still going.
+ */
+int
 DropPending()
 {
 	scheduling = false;
@@ -560,14 +908,42 @@ DropPending()
 	pending = NIL;
 	list_free_deep(carry);
 	carry = NIL;
-}
-
-void
-RecordEventsWork(void *arg)
-{
-	RecordArgs *a = static_cast<RecordArgs *>(arg);
-	if (ExtensionInstalled())
-		RecordEvents(a);
+	carry_has_reboot = false;
+	if (in_flight != nullptr) {
+		HASH_SEQ_STATUS status;
+		hash_seq_init(&status, in_flight);
+		InFlight *entry;
+		while ((entry = static_cast<InFlight *>(hash_seq_search(&status))) != nullptr)
+			pfree(entry->run);
+		hash_destroy(in_flight);
+		in_flight = nullptr;
+	}
+	record_retry.failures = outcome_retry.failures = 0;
+	record_retry.partial = false;
+	streak_recorded_some = false;
+	/* Slots of runs still going: copied under the lock into an array allocated before it (no palloc under it). */
+	SharedState *sh = Shared();
+	OrphanSlot *going_slots =
+	    static_cast<OrphanSlot *>(MemoryContextAlloc(launcher_cxt, sizeof(OrphanSlot) * sh->nslots));
+	int going = 0;
+	LockSlots(LW_SHARED);
+	for (int i = 0; i < sh->nslots; i++) {
+		if (sh->slots[i].state == kSlotFree)
+			continue;
+		going_slots[going].slot = i;
+		going_slots[going].generation = sh->slots[i].generation;
+		going++;
+	}
+	UnlockSlots();
+	MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
+	for (int i = 0; i < going; i++) {
+		OrphanSlot *o = static_cast<OrphanSlot *>(palloc(sizeof(OrphanSlot)));
+		*o = going_slots[i];
+		orphans = lappend(orphans, o);
+	}
+	MemoryContextSwitchTo(old);
+	pfree(going_slots);
+	return going;
 }
 
 } // namespace
@@ -581,11 +957,15 @@ RecordBeforeExit()
 	SlotEvent *events = CollectEvents(tick_cxt, &nevents, &running);
 	if (nevents == 0)
 		return;
-	static Retry exit_retry = {"recording runs at exit", 0, 0, 0, 0};
-	RecordArgs args = {events, nevents, nullptr, 0, 0, GetCurrentTimestamp(), true};
-	if (TryWork(&exit_retry, "job_stagger: recording runs at exit", RecordEventsWork, &args,
+	events = DropOrphanEvents(events, &nevents);
+	if (nevents == 0)
+		return;
+	static Retry exit_retry = {"recording runs at exit", 0, 0, 0, 0, 0, false, false};
+	OutcomeArgs args = {events, nevents, static_cast<Rewritten *>(palloc(sizeof(Rewritten) * nevents)), 0, true};
+	if (TryWork(&exit_retry, "job_stagger: recording runs at exit", OutcomeWork, &args,
 	            "Runs recorded 'running' are closed as crashed by the next scheduler, runs still 'starting' are "
-	            "run by it."))
+	            "run by it.") &&
+	    args.installed)
 		AcknowledgeEvents(events, nevents); /* a fence waiting for this start goes on at once */
 }
 
@@ -631,9 +1011,14 @@ RunLauncher()
 		Startup();
 		while (Tick())
 			SleepUntil(NextLoopWake());
-		ereport(LOG, (errmsg("job_stagger: extension dropped from database \"%s\"; scheduling stopped",
-		                     js::pg::guc_database_name)));
-		DropPending();
+		int going = DropPending();
+		ereport(LOG,
+		        (errmsg("job_stagger: extension dropped from database \"%s\"; scheduling stopped",
+		                js::pg::guc_database_name),
+		         errdetail("The jobs and their history went with it; %d run(s) still going finish unrecorded.", going),
+		         errhint("CREATE EXTENSION job_stagger in database \"%s\" starts scheduling again (no restart "
+		                 "needed).",
+		                 js::pg::guc_database_name)));
 	}
 }
 

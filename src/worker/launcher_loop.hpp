@@ -38,6 +38,8 @@ struct SlotEvent {
 	TimestampTz ended_at;
 	int pid;
 	char *job_name; /* from the run's payload, for the slow-run warning */
+	int64 jobid;    /* with fire_at: to write a run's row again if it is gone */
+	TimestampTz fire_at;
 };
 
 /* The launcher-local slot state, in `mcxt` (the launcher's lifetime context). */
@@ -68,9 +70,18 @@ struct Retry {
 	TimestampTz first_failure;
 	TimestampTz next_attempt;
 	TimestampTz last_logged;
+	int last_sqlerrcode; /* of the last logged failure: a different error is logged at once */
+	bool partial;        /* the last attempt committed but left rows unrecorded: due again soon, no backoff */
+	bool logged;         /* this streak was logged (then its end is too) */
 };
 using WorkFn = void (*)(void *arg);
 bool TryWork(Retry *retry, const char *activity, WorkFn fn, void *arg, const char *kept);
+/* The parts of TryWork: one transaction (on ERROR: *error, in the caller's context), then its bookkeeping. */
+bool RunWork(const char *activity, WorkFn fn, void *arg, ErrorData **error);
+void RetryFailed(Retry *retry, ErrorData *edata, const char *kept, bool partial);
+void RetrySucceeded(Retry *retry);
+/* A related write got through: the next attempt of a failing `retry` is due now (its streak goes on). */
+void RetryNow(Retry *retry);
 bool RetryDue(const Retry *retry, TimestampTz now);
 TimestampTz RetryAt(const Retry *retry); /* DT_NOBEGIN when not failing */
 

@@ -44,6 +44,8 @@ struct RawEvent {
 	int slot;
 	uint32 generation;
 	int64 runid;
+	int64 jobid;
+	TimestampTz fire_at;
 	bool finished;
 	RunResult result;
 	TimestampTz started_at;
@@ -138,6 +140,8 @@ CollectEvents(MemoryContext mcxt, int *count, int *running)
 		e->started_at = slot->started_at;
 		e->ended_at = slot->ended_at;
 		e->pid = slot->pid;
+		e->jobid = slot->spec.jobid;
+		e->fire_at = slot->spec.fire_at;
 		memcpy(e->message, slot->message, kRunMessageSize);
 	}
 	UnlockSlots();
@@ -147,6 +151,8 @@ CollectEvents(MemoryContext mcxt, int *count, int *running)
 		e->slot = raw->slot;
 		e->generation = raw->generation;
 		e->runid = raw->runid;
+		e->jobid = raw->jobid;
+		e->fire_at = raw->fire_at;
 		e->finished = raw->finished;
 		e->result = raw->result;
 		e->message = MemoryContextStrdup(mcxt, raw->message);

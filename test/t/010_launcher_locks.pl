@@ -75,7 +75,8 @@ is($node->safe_psql('postgres', q{
 	't', 'the plain role\'s job: one row per slot (late ones skipped by its overlap policy)');
 ok($node->log_contains(qr/WARNING:  job_stagger: recording runs blocked by a lock \(will retry\): canceling statement due to lock timeout/,
 		$log_offset), 'the log says what was blocked and that it retries');
-ok($node->log_contains(qr/DETAIL:  The launcher keeps \d+ due run\(s\) and \d+ worker report\(s\) in memory/, $log_offset),
+ok($node->log_contains(qr/DETAIL:  The launcher keeps \d+ (?:due run\(s\) in memory|worker report\(s\) in shared memory)/,
+		$log_offset),
 	'... and what it keeps');
 ok($node->log_contains(qr/LOG:  job_stagger: recording runs succeeded after \d+ retries/, $log_offset),
 	'the log says when it got through');
