@@ -95,12 +95,14 @@ void FlushDetachedJobs(bool committed);
 
 /*
  * Closes what a previous launcher or server life left open, except the
- * adopted runs: 'running' rows become 'crashed' (outcome unknown), 'starting'
- * rows due before `late_before` become 'skipped' (missed). Returns the number
- * of crashed rows; *nmissed the skipped ones. `server_restarted` picks the
- * message.
+ * adopted runs: 'running' rows become 'succeeded' when their recorded
+ * command_xid committed, else 'crashed' (before the commit, or outcome
+ * unknown); 'starting' rows due before `late_before` become 'skipped'
+ * (missed). Returns the number of crashed rows; *nsucceeded and *nmissed the
+ * others. `server_restarted` picks the message.
  */
-int RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, TimestampTz late_before, int *nmissed);
+int RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, TimestampTz late_before, int *nmissed,
+                int *nsucceeded);
 
 /*
  * The rows still 'starting' after RecoverRuns (not adopted): their command
@@ -123,9 +125,14 @@ bool ResolveTarget(DueRun *run, MemoryContext mcxt, char **error);
 
 /* Inserts the run's row with the given status (runid filled in). */
 void InsertRun(DueRun *run, const char *status, const char *message);
-void UpdateRunStarted(int64 runid, TimestampTz started_at, int pid);
+/*
+ * Records the start ('starting' -> 'running'), and `command_xid` once the
+ * command published it (0: not yet, left as it is); also on a 'running' row.
+ */
+void UpdateRunStarted(int64 runid, TimestampTz started_at, int pid, uint64 command_xid);
+/* `command_xid`: as above (0 keeps the row's). */
 void UpdateRunFinished(int64 runid, const char *status, const char *message, TimestampTz started_at,
-                       TimestampTz ended_at, int pid);
+                       TimestampTz ended_at, int pid, uint64 command_xid = 0);
 
 void InsertPoolSample(PoolSample *sample);
 

@@ -37,7 +37,8 @@ struct SlotEvent {
 	TimestampTz started_at;
 	TimestampTz ended_at;
 	int pid;
-	char *job_name; /* from the run's payload, for the slow-run warning */
+	uint64 command_xid; /* 0: the command has published none (yet) */
+	char *job_name;     /* from the run's payload, for the slow-run warning */
 };
 
 /* The launcher-local slot state, in `mcxt` (the launcher's lifetime context). */

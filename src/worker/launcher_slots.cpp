@@ -49,6 +49,7 @@ struct RawEvent {
 	TimestampTz started_at;
 	TimestampTz ended_at;
 	pid_t pid;
+	uint64 command_xid;
 	char message[kRunMessageSize];
 };
 
@@ -127,7 +128,10 @@ CollectEvents(MemoryContext mcxt, int *count, int *running)
 		RunSlot *slot = &sh->slots[i];
 		bool finished = slot->state == kSlotDone;
 		running_now += slot->state == kSlotRunning;
-		if (!finished && !(slot->state == kSlotRunning && !slot->running_recorded))
+		/* a start to record, or the command's transaction id its commit waits for (runner.cpp, CommitFence) */
+		bool report =
+		    slot->state == kSlotRunning && (!slot->running_recorded || slot->command_xid != slot->xid_recorded);
+		if (!finished && !report)
 			continue;
 		RawEvent *e = &raw_events[n++];
 		e->slot = i;
@@ -138,6 +142,7 @@ CollectEvents(MemoryContext mcxt, int *count, int *running)
 		e->started_at = slot->started_at;
 		e->ended_at = slot->ended_at;
 		e->pid = slot->pid;
+		e->command_xid = slot->command_xid;
 		memcpy(e->message, slot->message, kRunMessageSize);
 	}
 	UnlockSlots();
@@ -153,6 +158,7 @@ CollectEvents(MemoryContext mcxt, int *count, int *running)
 		e->started_at = raw->started_at;
 		e->ended_at = raw->ended_at;
 		e->pid = raw->pid;
+		e->command_xid = raw->command_xid;
 		e->job_name = MemoryContextStrdup(mcxt, PayloadJobName(raw->slot)); /* our own mapping: no lock needed */
 	}
 	*count = n;
@@ -172,6 +178,7 @@ AcknowledgeEvents(const SlotEvent *events, int count)
 			continue;
 		if (!events[i].finished) {
 			slot->running_recorded = true;
+			slot->xid_recorded = events[i].command_xid;
 			continue;
 		}
 		if (TransitionSlot(slot, kSlotFree))
