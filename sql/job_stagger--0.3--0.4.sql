@@ -17,5 +17,5 @@
  */
 ALTER TABLE job_stagger.job_run_details ADD COLUMN command_xid xid8;
 COMMENT ON COLUMN job_stagger.job_run_details.command_xid IS
-'Top-level transaction id of the command when it wrote in exactly one transaction (NULL otherwise), recorded before it committed';
+'Top-level transaction id of the command''s only writing transaction, recorded before it commits (NULL: the command wrote nothing, or in several transactions)';
 /* ---- end command_xid ---- */
