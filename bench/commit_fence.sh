@@ -11,7 +11,13 @@
 # at the fence when the launcher has not recorded the start yet), t2 - t1 the
 # second (never waits): the same trivial commit, side by side in the same runs.
 # Also reported: started_at to the first statement (the start is not delayed),
-# and the run duration (ended_at - started_at). Medians and p99, in ms.
+# and the run duration (ended_at - started_at). The same number of jobs with a
+# one-transaction command (INSERT t3) measure the wait for the command's
+# transaction id (0.4, command_xid): its only commit publishes the id and waits
+# until the launcher has recorded it; ended_at - t3 (the commit and the
+# worker's report) is compared with ended_at - t2 of the three-transaction
+# command, whose last commit publishes nothing (an earlier one wrote).
+# Medians and p99, in ms.
 #
 # Environment: BENCH_FENCE_JOBS, BENCH_FENCE_SECONDS, BENCH_SKIP_BUILD=1, PG_BIN.
 # Output: a markdown table, printed and written to bench/results/commit_fence_<timestamp>.md.
@@ -42,8 +48,10 @@ SELECT count(stagger_schedule('fence_' || i, '$sched',
      BEGIN; INSERT INTO fence (pid, k) VALUES (pg_backend_pid(), 1); COMMIT;
      INSERT INTO fence (pid, k) VALUES (pg_backend_pid(), 2)'))
   FROM generate_series(1, $JOBS) i;
+SELECT count(stagger_schedule('fence_one_' || i, '$sched', 'INSERT INTO fence (pid, k) VALUES (pg_backend_pid(), 3)'))
+  FROM generate_series(1, $JOBS) i;
 SQL
-	bench_log "$JOBS jobs '$sched' for $SECS s"
+	bench_log "2 x $JOBS jobs '$sched' for $SECS s"
 	sleep "$SECS"
 	bench_sql -c "SELECT count(stagger_unschedule(jobid)) FROM job_stagger.jobs" >/dev/null
 	bench_wait_js_quiet 60 || true
@@ -54,7 +62,7 @@ mkdir -p "$BENCH_RESULTS"
 	echo "# Commit fence: cost of the first commit of a job ($BENCH_TS)"
 	echo
 	bench_env_md
-	echo "- $JOBS jobs per phase, $SECS s each; command: BEGIN; INSERT; COMMIT; BEGIN; INSERT; COMMIT; INSERT (each INSERT stamps clock_timestamp())"
+	echo "- $JOBS jobs of each kind per phase, $SECS s each; commands: BEGIN; INSERT; COMMIT; BEGIN; INSERT; COMMIT; INSERT and a single INSERT (each INSERT stamps clock_timestamp())"
 	echo
 	echo "| schedule | measure | runs | p50 ms | p99 ms |"
 	echo "| --- | --- | ---: | ---: | ---: |"
@@ -62,19 +70,22 @@ mkdir -p "$BENCH_RESULTS"
 		WITH r AS (
 		    SELECT d.effective_schedule AS sched, d.started_at, d.ended_at,
 		           max(f.t) FILTER (WHERE f.k = 0) AS t0, max(f.t) FILTER (WHERE f.k = 1) AS t1,
-		           max(f.t) FILTER (WHERE f.k = 2) AS t2
+		           max(f.t) FILTER (WHERE f.k = 2) AS t2, max(f.t) FILTER (WHERE f.k = 3) AS t3
 		      FROM job_stagger.job_run_details d JOIN fence f ON f.pid = d.pid AND f.t >= d.started_at
 		     WHERE d.status = 'succeeded' GROUP BY d.runid, d.effective_schedule, d.started_at, d.ended_at
 		), m (sched, ord, what, v) AS (
 		    SELECT sched, 1, 'first commit (fenced): t1 - t0', t1 - t0 FROM r
 		    UNION ALL SELECT sched, 2, 'second commit (not fenced): t2 - t1', t2 - t1 FROM r
 		    UNION ALL SELECT sched, 3, 'start to first statement: t0 - started_at', t0 - started_at FROM r
-		    UNION ALL SELECT sched, 4, 'run: ended_at - started_at', ended_at - started_at FROM r
+		    UNION ALL SELECT sched, 4, 'run: ended_at - started_at', ended_at - started_at FROM r WHERE t0 IS NOT NULL
+		    UNION ALL SELECT sched, 5, 'last commit, publishes nothing (3 transactions): ended_at - t2', ended_at - t2 FROM r
+		    UNION ALL SELECT sched, 6, 'only commit, waits for its xid to be recorded: ended_at - t3', ended_at - t3 FROM r
+		    UNION ALL SELECT sched, 7, 'run (one INSERT): ended_at - started_at', ended_at - started_at FROM r WHERE t3 IS NOT NULL
 		)
 		SELECT format('| `%s` | %s | %s | %s | %s |', sched, what, count(*),
 		              round((extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY v)) * 1000)::numeric, 3),
 		              round((extract(epoch FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY v)) * 1000)::numeric, 3))
-		  FROM m GROUP BY sched, ord, what ORDER BY sched DESC, ord;
+		  FROM m WHERE v IS NOT NULL GROUP BY sched, ord, what ORDER BY sched DESC, ord;
 	SQL
 	echo
 	echo "## Server log: warnings and errors (digits replaced by N)"

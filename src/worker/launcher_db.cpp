@@ -37,6 +37,7 @@ extern "C" {
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/xid8.h"
 }
 
 #include "worker/launcher_db.hpp"
@@ -248,11 +249,12 @@ RunidArray(const int64 *runids, int n)
 } // namespace
 
 int
-RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, TimestampTz late_before, int *nmissed)
+RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, TimestampTz late_before, int *nmissed,
+            int *nsucceeded)
 {
 	const char *who = server_restarted ? "the server stopped (shutdown, crash or failover)" : "the scheduler restarted";
-	Oid types[4] = {INT8ARRAYOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
-	Datum values[4] = {
+	Oid types[6] = {INT8ARRAYOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
+	Datum values[6] = {
 	    RunidArray(adopted, nadopted),
 	    CStringGetTextDatum(server_restarted ? "the server stopped (shutdown, crash or failover) while the run was in "
 	                                           "progress: its outcome is unknown (the command may have committed)"
@@ -260,22 +262,54 @@ RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, Timestamp
 	    CStringGetTextDatum(psprintf("missed: the run had not begun when %s, and its slot is now more than "
 	                                 "job_stagger.catchup_window late",
 	                                 who)),
-	    TimestampTzGetDatum(late_before)};
+	    TimestampTzGetDatum(late_before),
+	    CStringGetTextDatum(psprintf("the command committed (transaction %%s); its end was recorded after %s",
+	                                 server_restarted ? "the server stopped" : "the scheduler restarted")),
+	    CStringGetTextDatum(server_restarted ? "the server stopped (shutdown, crash or failover) before the command "
+	                                           "committed"
+	                                         : "the job worker was lost before the command committed")};
 	/*
-	 * 'running' means the command may have begun, and even committed: unknown.
+	 * 'running' means the command may have begun, and even committed. When the
+	 * command's only writing transaction was recorded (command_xid: the commit
+	 * fence, runner.cpp, made it reach the history before the commit did), its
+	 * fate decides: committed -> 'succeeded', aborted -> 'crashed' with nothing
+	 * done. A transaction still 'in progress' cannot be from a previous life
+	 * (prepared transactions are not recorded): aborted. An id too old for
+	 * pg_xact_status (NULL), or none recorded: outcome unknown. Ids at or past
+	 * the next one would make pg_xact_status fail: never expected, treated as
+	 * unknown. ended_at is the recovery time, as for 'crashed' rows: the real end
+	 * is not known.
 	 * 'starting' means it never began (the commit fence: a command commits only
 	 * after its 'running' row did), so it is run now, or missed when too late.
 	 */
-	Execute("UPDATE job_stagger.job_run_details SET status = 'crashed', ended_at = pg_catalog.now(),"
-	        " return_message = $2"
-	        " WHERE status OPERATOR(pg_catalog.=) 'running' AND runid OPERATOR(pg_catalog.<>) ALL ($1)",
-	        4, types, values, nullptr, SPI_OK_UPDATE);
-	int crashed = static_cast<int>(SPI_processed);
+	Execute("WITH fate AS (SELECT d.runid, CASE WHEN d.command_xid OPERATOR(pg_catalog.<)"
+	        " pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())"
+	        " THEN pg_catalog.pg_xact_status(d.command_xid) END AS xact"
+	        " FROM job_stagger.job_run_details d"
+	        " WHERE d.status OPERATOR(pg_catalog.=) 'running' AND d.runid OPERATOR(pg_catalog.<>) ALL ($1))"
+	        " UPDATE job_stagger.job_run_details d"
+	        " SET status = CASE WHEN f.xact OPERATOR(pg_catalog.=) 'committed' THEN 'succeeded' ELSE 'crashed' END,"
+	        " ended_at = pg_catalog.now(),"
+	        " return_message = CASE WHEN f.xact OPERATOR(pg_catalog.=) 'committed'"
+	        " THEN pg_catalog.format($5, d.command_xid)"
+	        " WHEN f.xact OPERATOR(pg_catalog.=) ANY ('{aborted,in progress}'::pg_catalog.text[]) THEN $6"
+	        " ELSE $2 END"
+	        " FROM fate f WHERE d.runid OPERATOR(pg_catalog.=) f.runid"
+	        " RETURNING d.status OPERATOR(pg_catalog.=) 'succeeded'",
+	        6, types, values, nullptr, SPI_OK_UPDATE_RETURNING);
+	int crashed = 0;
+	*nsucceeded = 0;
+	for (uint64 i = 0; i < SPI_processed; i++) {
+		bool isnull = false;
+		bool succeeded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		*nsucceeded += succeeded ? 1 : 0;
+		crashed += succeeded ? 0 : 1;
+	}
 	Execute("UPDATE job_stagger.job_run_details SET status = 'skipped', ended_at = pg_catalog.now(),"
 	        " return_message = $3"
 	        " WHERE status OPERATOR(pg_catalog.=) 'starting' AND runid OPERATOR(pg_catalog.<>) ALL ($1)"
 	        " AND scheduled_at OPERATOR(pg_catalog.<) $4",
-	        4, types, values, nullptr, SPI_OK_UPDATE);
+	        6, types, values, nullptr, SPI_OK_UPDATE);
 	*nmissed = static_cast<int>(SPI_processed);
 	return crashed;
 }
@@ -515,13 +549,18 @@ ReinsertUnknownRun(int64 runid, int64 jobid, TimestampTz fire_at, const char *jo
 }
 
 bool
-UpdateRunStarted(int64 runid, TimestampTz started_at, int pid)
+UpdateRunStarted(int64 runid, TimestampTz started_at, int pid, uint64 command_xid)
 {
-	Oid types[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
-	Datum values[3] = {Int64GetDatum(runid), TimestampTzGetDatum(started_at), Int32GetDatum(pid)};
-	const char *sql = "UPDATE job_stagger.job_run_details SET status = 'running', started_at = $2, pid = $3"
-	                  " WHERE runid OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'starting'";
-	Execute(sql, 3, types, values, nullptr, SPI_OK_UPDATE);
+	Oid types[4] = {INT8OID, TIMESTAMPTZOID, INT4OID, XID8OID};
+	Datum values[4] = {Int64GetDatum(runid), TimestampTzGetDatum(started_at), Int32GetDatum(pid),
+	                   FullTransactionIdGetDatum(FullTransactionIdFromU64(command_xid))};
+	char nulls[5] = "   n";
+	nulls[3] = command_xid == 0 ? 'n' : ' ';
+	const char *sql = "UPDATE job_stagger.job_run_details SET status = 'running', started_at = $2, pid = $3,"
+	                  " command_xid = COALESCE($4, command_xid)"
+	                  " WHERE runid OPERATOR(pg_catalog.=) $1"
+	                  " AND status OPERATOR(pg_catalog.=) ANY ('{starting,running}'::pg_catalog.text[])";
+	Execute(sql, 4, types, values, nulls, SPI_OK_UPDATE);
 	if (SPI_processed > 0)
 		return true;
 	Execute("SELECT 1 FROM job_stagger.job_run_details WHERE runid OPERATOR(pg_catalog.=) $1", 1, types, values,
@@ -531,11 +570,11 @@ UpdateRunStarted(int64 runid, TimestampTz started_at, int pid)
 
 bool
 UpdateRunFinished(int64 runid, const char *status, const char *message, TimestampTz started_at, TimestampTz ended_at,
-                  int pid)
+                  int pid, uint64 command_xid)
 {
-	Oid types[6] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID};
-	Datum values[6];
-	char nulls[7] = "      ";
+	Oid types[7] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, XID8OID};
+	Datum values[7];
+	char nulls[8] = "       ";
 	values[0] = Int64GetDatum(runid);
 	values[1] = CStringGetTextDatum(status);
 	values[2] = TextOrNull(message, nulls, 2);
@@ -544,10 +583,13 @@ UpdateRunFinished(int64 runid, const char *status, const char *message, Timestam
 	values[4] = TimestampTzGetDatum(ended_at);
 	values[5] = Int32GetDatum(pid);
 	nulls[5] = pid == 0 ? 'n' : ' ';
+	values[6] = FullTransactionIdGetDatum(FullTransactionIdFromU64(command_xid));
+	nulls[6] = command_xid == 0 ? 'n' : ' ';
 	const char *sql = "UPDATE job_stagger.job_run_details SET status = $2, return_message = $3,"
-	                  " started_at = COALESCE($4, started_at), ended_at = $5, pid = COALESCE($6, pid)"
+	                  " started_at = COALESCE($4, started_at), ended_at = $5, pid = COALESCE($6, pid),"
+	                  " command_xid = COALESCE($7, command_xid)"
 	                  " WHERE runid OPERATOR(pg_catalog.=) $1";
-	Execute(sql, 6, types, values, nulls, SPI_OK_UPDATE);
+	Execute(sql, 7, types, values, nulls, SPI_OK_UPDATE);
 	return SPI_processed > 0;
 }
 

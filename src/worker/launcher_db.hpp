@@ -95,12 +95,14 @@ void FlushDetachedJobs(bool committed);
 
 /*
  * Closes what a previous launcher or server life left open, except the
- * adopted runs: 'running' rows become 'crashed' (outcome unknown), 'starting'
- * rows due before `late_before` become 'skipped' (missed). Returns the number
- * of crashed rows; *nmissed the skipped ones. `server_restarted` picks the
- * message.
+ * adopted runs: 'running' rows become 'succeeded' when their recorded
+ * command_xid committed, else 'crashed' (before the commit, or outcome
+ * unknown); 'starting' rows due before `late_before` become 'skipped'
+ * (missed). Returns the number of crashed rows; *nsucceeded and *nmissed the
+ * others. `server_restarted` picks the message.
  */
-int RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, TimestampTz late_before, int *nmissed);
+int RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, TimestampTz late_before, int *nmissed,
+                int *nsucceeded);
 
 /*
  * The rows still 'starting' after RecoverRuns (not adopted): their command
@@ -126,11 +128,13 @@ void InsertRun(DueRun *run, const char *status, const char *message);
 /*
  * A run's row gets its start and its outcome; false when the row is gone (a
  * TRUNCATE or DELETE of job_run_details while the run was going): the caller
- * then writes it again in full (ReinsertRun).
+ * then writes it again in full (ReinsertRun). `command_xid`: the command's
+ * transaction id once it published it (0: none yet, the row's is kept); the
+ * start is also recorded on a 'running' row (to add the id).
  */
-bool UpdateRunStarted(int64 runid, TimestampTz started_at, int pid);
+bool UpdateRunStarted(int64 runid, TimestampTz started_at, int pid, uint64 command_xid);
 bool UpdateRunFinished(int64 runid, const char *status, const char *message, TimestampTz started_at,
-                       TimestampTz ended_at, int pid);
+                       TimestampTz ended_at, int pid, uint64 command_xid = 0);
 /* Writes the whole row of run `runid` again (same runid), as recorded plus what the worker reported. */
 void ReinsertRun(const DueRun *run, int64 runid, const char *status, const char *message, TimestampTz started_at,
                  TimestampTz ended_at, int pid);

@@ -329,10 +329,14 @@ OutcomeWork(void *arg)
 		if (e->finished) {
 			const char *status = ResultStatus(static_cast<RunResult>(e->result));
 			const char *message = e->message[0] != '\0' ? e->message : nullptr;
-			if (!UpdateRunFinished(e->runid, status, message, e->started_at, e->ended_at, e->pid))
+			if (!UpdateRunFinished(e->runid, status, message, e->started_at, e->ended_at, e->pid, e->command_xid)) {
 				RewriteRun(a, e, status, message, e->ended_at);
-		} else if (!UpdateRunStarted(e->runid, e->started_at, e->pid)) {
+				(void)UpdateRunFinished(e->runid, status, message, e->started_at, e->ended_at, e->pid,
+				                        e->command_xid); /* the rewritten row gets the command's transaction id */
+			}
+		} else if (!UpdateRunStarted(e->runid, e->started_at, e->pid, e->command_xid)) {
 			RewriteRun(a, e, "running", nullptr, 0);
+			(void)UpdateRunStarted(e->runid, e->started_at, e->pid, e->command_xid);
 		}
 	}
 }
@@ -679,6 +683,7 @@ struct StartupArgs {
 	TimestampTz now;
 	TimestampTz since;
 	int closed;
+	int recovered; /* 'running' rows whose command had committed: succeeded */
 	int missed;
 	DueRun *resumed; /* rows left 'starting': run now (start set) or closed as failed */
 	int nresumed;
@@ -693,7 +698,8 @@ StartupWork(void *arg)
 {
 	StartupArgs *a = static_cast<StartupArgs *>(arg);
 	TimestampTz late_before = a->now - static_cast<int64>(js::pg::guc_catchup_window_s) * USECS_PER_SEC;
-	a->closed = RecoverRuns(a->adopted, a->nadopted, Shared()->launcher_starts == 1, late_before, &a->missed);
+	a->closed =
+	    RecoverRuns(a->adopted, a->nadopted, Shared()->launcher_starts == 1, late_before, &a->missed, &a->recovered);
 	a->resumed = LoadStartingRuns(a->adopted, a->nadopted, tick_cxt, &a->nresumed);
 	for (int i = 0; i < a->nresumed; i++) {
 		DueRun *run = &a->resumed[i];
@@ -749,10 +755,12 @@ Startup()
 	scheduling = true;
 	WarnUnknownOverrides();
 	LogStaggerState();
-	ereport(LOG, (errmsg("job_stagger launcher started in database \"%s\"", js::pg::guc_database_name),
-	              errdetail("%d run(s) closed as crashed, %d run(s) that had not begun run now, %d missed, %d "
-	                        "adopted; scheduling resumes from %s.",
-	                        args.closed, nrerun, args.missed, args.nadopted, timestamptz_to_str(args.since))));
+	ereport(
+	    LOG,
+	    (errmsg("job_stagger launcher started in database \"%s\"", js::pg::guc_database_name),
+	     errdetail("%d run(s) closed as crashed, %d as succeeded (their command had committed), %d run(s) that "
+	               "had not begun run now, %d missed, %d adopted; scheduling resumes from %s.",
+	               args.closed, args.recovered, nrerun, args.missed, args.nadopted, timestamptz_to_str(args.since))));
 
 	if (!Shared()->reboot_jobs_done) {
 		int nreboot = 0;

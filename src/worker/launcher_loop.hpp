@@ -37,8 +37,9 @@ struct SlotEvent {
 	TimestampTz started_at;
 	TimestampTz ended_at;
 	int pid;
-	char *job_name; /* from the run's payload, for the slow-run warning */
-	int64 jobid;    /* with fire_at: to write a run's row again if it is gone */
+	uint64 command_xid; /* 0: the command has published none (yet) */
+	char *job_name;     /* from the run's payload, for the slow-run warning */
+	int64 jobid;        /* with fire_at: to write a run's row again if it is gone */
 	TimestampTz fire_at;
 };
 

@@ -51,6 +51,7 @@ struct RawEvent {
 	TimestampTz started_at;
 	TimestampTz ended_at;
 	pid_t pid;
+	uint64 command_xid;
 	char message[kRunMessageSize];
 };
 
@@ -129,7 +130,10 @@ CollectEvents(MemoryContext mcxt, int *count, int *running)
 		RunSlot *slot = &sh->slots[i];
 		bool finished = slot->state == kSlotDone;
 		running_now += slot->state == kSlotRunning;
-		if (!finished && !(slot->state == kSlotRunning && !slot->running_recorded))
+		/* a start to record, or the command's transaction id its commit waits for (runner.cpp, CommitFence) */
+		bool report =
+		    slot->state == kSlotRunning && (!slot->running_recorded || slot->command_xid != slot->xid_recorded);
+		if (!finished && !report)
 			continue;
 		RawEvent *e = &raw_events[n++];
 		e->slot = i;
@@ -142,6 +146,7 @@ CollectEvents(MemoryContext mcxt, int *count, int *running)
 		e->pid = slot->pid;
 		e->jobid = slot->spec.jobid;
 		e->fire_at = slot->spec.fire_at;
+		e->command_xid = slot->command_xid;
 		memcpy(e->message, slot->message, kRunMessageSize);
 	}
 	UnlockSlots();
@@ -159,6 +164,7 @@ CollectEvents(MemoryContext mcxt, int *count, int *running)
 		e->started_at = raw->started_at;
 		e->ended_at = raw->ended_at;
 		e->pid = raw->pid;
+		e->command_xid = raw->command_xid;
 		e->job_name = MemoryContextStrdup(mcxt, PayloadJobName(raw->slot)); /* our own mapping: no lock needed */
 	}
 	*count = n;
@@ -178,6 +184,7 @@ AcknowledgeEvents(const SlotEvent *events, int count)
 			continue;
 		if (!events[i].finished) {
 			slot->running_recorded = true;
+			slot->xid_recorded = events[i].command_xid;
 			continue;
 		}
 		if (TransitionSlot(slot, kSlotFree))

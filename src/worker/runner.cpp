@@ -391,26 +391,49 @@ ClaimStart()
  * in order, so any copy of the database that has the command's effects also
  * has that row: a row still 'starting' after a crash or a promotion proves the
  * command never committed anything, and the next scheduler may run it again
- * (launcher_db.cpp, RecoverRuns). Only the first commit waits, and only for
- * what remains of the launcher's recording transaction; the start is not
- * delayed. If the launcher cannot record for kCommitFenceTimeoutMs (blocked,
- * history not writable, gone), the commit proceeds with one LOG line: a crash
- * then may run that slot twice.
+ * (launcher_db.cpp, RecoverRuns).
+ *
+ * The command's last commit, when it is the only one of the command that
+ * wrote (has a transaction id), also publishes that id in the slot and waits
+ * until the launcher has committed it in the run's row (command_xid): then
+ * any copy that has the commit has the id, and the next scheduler closes a
+ * 'running' row by the transaction's fate (committed: 'succeeded'). A command
+ * that wrote in several transactions (CALL/DO with COMMIT, statements with
+ * COMMIT between them) publishes none: a committed first transaction would
+ * not say whether the rest committed.
+ *
+ * Only the start's wait and the id's wait are paid, each only for what remains
+ * of a launcher's recording transaction. If the launcher cannot record for
+ * kCommitFenceTimeoutMs (blocked, history not writable, gone), the commit
+ * proceeds with one LOG line: a crash then may run that slot twice, or leave
+ * its outcome unknown.
  */
 bool commit_fence_passed = false;
+bool final_commit = false;  /* set by ExecuteCommand just before the command's last commit */
+bool earlier_write = false; /* an earlier transaction of the command had a transaction id */
 
+/* Waits until the launcher recorded the start and, if `xid` (not 0), the command's transaction id. */
 void
-WaitForRunningRecorded()
+WaitForRunningRecorded(uint64 xid)
 {
 	SharedState *sh = Shared();
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kCommitFenceTimeoutMs);
 	bool recorded = false;
+	if (xid != 0) {
+		LockSlots(LW_EXCLUSIVE);
+		RunSlot *slot = MySlot();
+		if (slot->generation == run.generation)
+			slot->command_xid = xid;
+		UnlockSlots();
+		WakeLauncher();
+	}
 	ConditionVariablePrepareToSleep(&sh->slot_changed);
 	for (;;) {
-		LWLockAcquire(sh->lock, LW_SHARED);
+		LockSlots(LW_SHARED);
 		const RunSlot *slot = MySlot();
-		recorded = slot->generation != run.generation || slot->running_recorded;
-		LWLockRelease(sh->lock);
+		recorded =
+		    slot->generation != run.generation || (slot->running_recorded && (xid == 0 || slot->xid_recorded == xid));
+		UnlockSlots();
 		long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
 		if (recorded || left <= 0)
 			break;
@@ -420,18 +443,24 @@ WaitForRunningRecorded()
 	if (!recorded)
 		ereport(LOG, (errmsg("job_stagger: run " INT64_FORMAT " commits before the scheduler recorded it as running",
 		                     run.spec.runid),
-		              errdetail("The scheduler did not record the start within %ld ms; if the server stops before it "
-		                        "does, the next scheduler may run this slot again.",
-		                        kCommitFenceTimeoutMs)));
+		              errdetail("The scheduler did not record the start%s within %ld ms; if the server stops before it "
+		                        "does, the next scheduler may run this slot again or not know its outcome.",
+		                        xid != 0 ? " and the command's transaction id" : "", kCommitFenceTimeoutMs)));
 }
 
 void
 CommitFence(XactEvent event, void *arg)
 {
-	if (commit_fence_passed ||
-	    (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE))
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
 		return;
-	WaitForRunningRecorded();
+	FullTransactionId fxid = GetTopFullTransactionIdIfAny();
+	bool wrote = FullTransactionIdIsValid(fxid);
+	/* A prepared transaction's fate is decided later: not published. */
+	bool publish = wrote && final_commit && !earlier_write && event == XACT_EVENT_PRE_COMMIT;
+	earlier_write |= wrote;
+	if (commit_fence_passed && !publish)
+		return;
+	WaitForRunningRecorded(publish ? U64FromFullTransactionId(fxid) : 0);
 	commit_fence_passed = true;
 }
 
@@ -518,6 +547,7 @@ ExecuteCommand(const char *sql, char *completion, size_t size)
 		if (lnext(stmts, lc) == nullptr) {
 			if (implicit_block)
 				EndImplicitTransactionBlock();
+			final_commit = true;
 			CommitTransactionCommand();
 			xact_started = false;
 		} else if (IsA(stmt->stmt, TransactionStmt)) {
@@ -527,6 +557,7 @@ ExecuteCommand(const char *sql, char *completion, size_t size)
 			CommandCounterIncrement();
 		}
 	}
+	final_commit = true;
 	if (xact_started)
 		CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, nullptr);

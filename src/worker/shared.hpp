@@ -83,8 +83,10 @@ struct RunSlot {
 	TimestampTz ended_at;
 	RunResult result;
 	char message[kRunMessageSize];
+	uint64 command_xid; /* the command's only writing transaction, published before it commits (0: none yet) */
 	/* launcher bookkeeping */
 	bool running_recorded;
+	uint64 xid_recorded; /* the command_xid the launcher committed in the run's row (0: none) */
 	TimestampTz claimed_at;
 };
 

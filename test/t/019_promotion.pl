@@ -4,7 +4,11 @@
 # has exactly one history row and at most one effect; with synchronous
 # replication a slot has an effect exactly when its row says it ran.
 # Cases: fast and immediate stop of the primary, synchronous and asynchronous
-# replication, and an asynchronous standby that lags 3 s behind.
+# replication, and an asynchronous standby that lags 3 s behind. xid_case: a
+# run whose command committed but whose end the old primary never recorded is
+# 'succeeded' on the new one (its command_xid committed), and a 'running' row
+# whose recorded transaction aborted is 'crashed' ("before the command
+# committed").
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -136,6 +140,111 @@ sub run_case
 	$standby->stop;
 }
 
+# The window between a command's commit and the launcher recording its end,
+# made deterministic: on the old primary only (cluster_name p_...), a trigger
+# holds the launcher inside the transaction that records the end of a run of
+# job xid_tick (pg_sleep), so the run stays 'running' there with its command
+# committed (and replicated: synchronous standby). The primary then stops
+# immediately (within the fence's 10 s, before the next run's commit gives up
+# waiting for its 'running' row). The aborted branch is a 'running' row whose
+# command_xid is a transaction that rolled back (the real window, between the
+# fence and the commit record, cannot be hit on purpose), next to one without
+# command_xid (outcome unknown, as before).
+sub xid_case
+{
+	my $tag = 'xid';
+	my $primary = new_js_node("p_$tag", init => { allows_streaming => 1 },
+		conf => "job_stagger.catchup_window = 60\ncluster_name = 'p_$tag'\n");
+	$primary->safe_psql('postgres', q{
+		CREATE TABLE effects (node text, pid int, xid xid8 DEFAULT pg_current_xact_id(),
+		                      at timestamptz DEFAULT clock_timestamp());
+		CREATE FUNCTION hold_end() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF current_setting('cluster_name') LIKE 'p\_%' AND OLD.status = 'running' AND NEW.status <> 'running'
+			   AND NEW.job_name = 'xid_tick' THEN
+				PERFORM pg_sleep(600);
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER hold_end BEFORE UPDATE ON job_stagger.job_run_details
+		    FOR EACH ROW EXECUTE FUNCTION hold_end();
+	});
+	$primary->backup('base');
+	my $standby = PostgreSQL::Test::Cluster->new("s_$tag");
+	$standby->init_from_backup($primary, 'base', has_streaming => 1);
+	$standby->append_conf('postgresql.conf', "cluster_name = 's_$tag'\n");
+	$standby->start;
+	$primary->wait_for_catchup($standby);
+	$primary->safe_psql('postgres', qq{ALTER SYSTEM SET synchronous_standby_names = 's_$tag'; SELECT pg_reload_conf();});
+	wait_for($primary, q{SELECT count(*) = 1 FROM pg_stat_replication WHERE sync_state = 'sync'},
+		"$tag: standby is synchronous");
+
+	# 'running' rows of a previous life: one whose transaction rolled back, one with none recorded.
+	my $aborted = $primary->safe_psql('postgres', q{
+		BEGIN; INSERT INTO effects (node) VALUES ('rolled back'); SELECT pg_current_xact_id(); ROLLBACK;});
+	$primary->safe_psql('postgres', qq{
+		INSERT INTO job_stagger.job_run_details (jobid, job_name, username, database, command, status,
+		    scheduled_at, nominal_at, started_at, stagger_enabled, offset_seconds, effective_schedule, command_xid)
+		SELECT 0, name, current_user, 'postgres', 'SELECT 1', 'running', now(), now(), now(), false, 0, '0 0 1 1 *', x
+		  FROM (VALUES ('crafted_aborted', '$aborted'::xid8), ('crafted_unknown', NULL)) v(name, x)});
+
+	$primary->safe_psql('postgres', q{
+		SELECT stagger_schedule('xid_tick', '* * * * * *',
+		    'INSERT INTO effects (node, pid) VALUES (current_setting(''cluster_name''), pg_backend_pid())')});
+	wait_for($primary, q{
+		SELECT count(*) = 1 FROM job_stagger.job_run_details d
+		 WHERE job_name = 'xid_tick' AND status = 'running'
+		   AND EXISTS (SELECT FROM effects e WHERE e.xid = d.command_xid)},
+		"$tag: a run's command committed and its end is not recorded on the primary");
+	my $held = $primary->safe_psql('postgres', q{
+		SELECT runid FROM job_stagger.job_run_details WHERE job_name = 'xid_tick' AND status = 'running'
+		   AND command_xid IS NOT NULL});
+	is($standby->safe_psql('postgres', qq{
+		SELECT status FROM job_stagger.job_run_details d WHERE runid = $held
+		   AND EXISTS (SELECT FROM effects e WHERE e.xid = d.command_xid)}),
+		'running', "$tag: the standby has the command's commit and the 'running' row with its transaction id");
+	$primary->stop('immediate');
+	$standby->promote;
+	wait_for($standby, qq{SELECT count(*) = 0 FROM job_stagger.job_run_details
+		 WHERE status = 'running' AND (runid = $held OR job_name LIKE 'crafted%')},
+		"$tag: the promoted node closes the runs of the old primary");
+	wait_for($standby, q{SELECT count(*) >= 3 FROM effects WHERE node LIKE 's_%'}, "$tag: the promoted node runs the job");
+	$standby->safe_psql('postgres', q{SELECT stagger_unschedule('xid_tick')});
+	wait_for($standby, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
+		"$tag: every run is closed");
+
+	my ($status, $message) = query_row($standby, qq{
+		SELECT status, return_message FROM job_stagger.job_run_details WHERE runid = $held});
+	is($status, 'succeeded', "$tag: the run whose command committed is succeeded");
+	like($message, qr/^the command committed \(transaction \d+\); its end was recorded after the server stopped$/,
+		"$tag: ... and says why");
+	is($standby->safe_psql('postgres', q{
+		SELECT string_agg(job_name || ' ' || status || ': ' || return_message, '; ' ORDER BY job_name)
+		  FROM job_stagger.job_run_details WHERE job_name LIKE 'crafted%'}),
+		'crafted_aborted crashed: the server stopped (shutdown, crash or failover) before the command committed; '
+		  . 'crafted_unknown crashed: the server stopped (shutdown, crash or failover) while the run was in progress: '
+		  . 'its outcome is unknown (the command may have committed)',
+		"$tag: a recorded transaction that aborted is 'crashed' before the commit; none recorded: outcome unknown");
+	# Exactly once with synchronous replication: an effect if and only if the
+	# run is 'succeeded', matched by transaction id.
+	is($standby->safe_psql('postgres', q{
+		SELECT count(*) FROM effects e WHERE NOT EXISTS (SELECT FROM job_stagger.job_run_details d
+		  WHERE d.job_name = 'xid_tick' AND d.status = 'succeeded' AND d.command_xid = e.xid)}),
+		'0', "$tag: every effect belongs to a succeeded run");
+	is($standby->safe_psql('postgres', q{
+		SELECT string_agg(runid || ' ' || status, '; ') FROM job_stagger.job_run_details d
+		 WHERE job_name = 'xid_tick' AND status = 'succeeded'
+		   AND NOT EXISTS (SELECT FROM effects e WHERE e.xid = d.command_xid)}),
+		'', "$tag: every succeeded run has its effect (and its command_xid)");
+	is($standby->safe_psql('postgres', q{
+		SELECT string_agg(job_name, ', ') FROM (
+		  SELECT job_name FROM job_stagger.job_run_details WHERE job_name = 'xid_tick' GROUP BY job_name
+		  HAVING count(*) <> count(DISTINCT scheduled_at)) bad}),
+		'', "$tag: no slot has two rows");
+	$standby->stop;
+}
+
+xid_case();
 run_case('fast', 1);
 run_case('immediate', 1);
 run_case('fast', 0);
