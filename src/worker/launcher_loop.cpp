@@ -103,6 +103,9 @@ struct OrphanSlot {
 List *orphans = NIL;
 Retry reload_retry = {"loading jobs", 0, 0, 0, 0, 0, false, false};
 Retry startup_retry = {"start-up recovery", 0, 0, 0, 0, 0, false, false};
+/* Reports of workers that ended before their command began are held back this long (HoldBackUnbegun). */
+constexpr int64 kUnbegunGraceUsecs = 500 * 1000;
+TimestampTz unbegun_held_until = 0; /* 0: none held back */
 /* Start-up recovery is done: worker reports are recorded at exit (RecordBeforeExit). */
 bool scheduling = false;
 /* pg_authid changed (a role dropped?): reload, which deactivates the jobs of dropped roles. */
@@ -393,6 +396,32 @@ DropOrphanEvents(SlotEvent *events, int *count)
 }
 
 /*
+ * A worker ended before its command began (no start time) is not recorded
+ * for kUnbegunGraceUsecs: at a fast shutdown the postmaster signals the job
+ * workers before the launcher, and a worker may exit and report before our
+ * own SIGTERM arrives. Recorded 'failed', that slot would be lost to the next
+ * primary; held back, it stays 'starting' (OutcomeWork skips such reports
+ * once the shutdown is known) and is run there. Its slot stays DONE
+ * meanwhile; a real early end (a terminated worker, a failed connection) is
+ * recorded a moment later.
+ */
+SlotEvent *
+HoldBackUnbegun(SlotEvent *events, int *count, TimestampTz now)
+{
+	int kept = 0;
+	for (int i = 0; i < *count; i++) {
+		const SlotEvent *e = &events[i];
+		if (e->finished && e->started_at == 0 && e->ended_at != 0 && now - e->ended_at < kUnbegunGraceUsecs) {
+			unbegun_held_until = Max(unbegun_held_until, e->ended_at + kUnbegunGraceUsecs);
+			continue;
+		}
+		events[kept++] = events[i];
+	}
+	*count = kept;
+	return events;
+}
+
+/*
  * Records what workers reported, in a transaction of its own. Only once it
  * committed are the events acknowledged: until then each outcome stays in
  * its DONE slot in shared memory and is retried (with backoff) however long
@@ -406,6 +435,7 @@ RecordOutcomes(TimestampTz now)
 	int nevents = 0;
 	SlotEvent *events = CollectEvents(tick_cxt, &nevents, &running_now);
 	events = DropOrphanEvents(events, &nevents);
+	events = HoldBackUnbegun(events, &nevents, now);
 	if (nevents == 0)
 		return kRecorded;
 	OutcomeArgs args = {events, nevents, static_cast<Rewritten *>(palloc(sizeof(Rewritten) * nevents)), 0, true};
@@ -885,6 +915,11 @@ NextLoopWake()
 		wake_at = Min(wake_at, Max(last_reload_at + reload_interval, RetryAt(&reload_retry))); /* a deferred reload */
 	if (pending != NIL)
 		wake_at = Min(wake_at, GetCurrentTimestamp() + kBacklogPollMs * 1000);
+	if (unbegun_held_until != 0) {
+		wake_at = Min(wake_at, unbegun_held_until);
+		if (unbegun_held_until <= GetCurrentTimestamp())
+			unbegun_held_until = 0;
+	}
 	return wake_at;
 }
 
