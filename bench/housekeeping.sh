@@ -41,18 +41,7 @@ max_worker_processes = $((NJOBS + 24))
 timezone = 'UTC'
 shared_buffers = '256MB'
 EOF
-bench_sql -q -c "CREATE EXTENSION job_stagger"
-if [ -n "${BENCH_NICE:-}" ]; then
-	pm=$(head -1 "$JS_PGDATA/postmaster.pid")
-	# shellcheck disable=SC2046
-	js_as_root renice -n "$BENCH_NICE" -p "$pm" $(pgrep -P "$pm") >/dev/null
-fi
-mkdir -p "$BENCH_RESULTS"
-OUT=$BENCH_RESULTS/housekeeping_$BENCH_TS.md
-bench_wait_backend 'job_stagger launcher'
-LAUNCHER=$(bench_backend_pid 'job_stagger launcher')
-# shellcheck disable=SC2034 # read by bench_log_problems_md
-BENCH_LOG_START=$(wc -l <"$JS_TMP/server.log")
+bench_js_ready housekeeping
 
 bench_sql -q <<-SQL
 	CREATE SCHEMA bench;
@@ -150,16 +139,7 @@ bench_log "summary"
 	            FROM bench.windows w JOIN job_stagger.job_run_details r
 	              ON r.job_name LIKE 'hk\\_%' AND r.scheduled_at >= w.w0 AND r.scheduled_at < w.w1
 	           GROUP BY w.phase, w.w0, w.w1, w.backlog0, w.backlog1) s"
-	echo
-	echo "## Server log: warnings and errors (digits replaced by N)"
-	echo
-	bench_log_problems_md
-	if [ ${#BENCH_WARNINGS[@]} -gt 0 ]; then
-		echo
-		echo "## Warnings"
-		echo
-		for w in "${BENCH_WARNINGS[@]}"; do echo "- $w"; done
-	fi
+	bench_log_md
 } >"$OUT"
 cat "$OUT"
 bench_log "written to ${OUT#"$JS_ROOT"/}"

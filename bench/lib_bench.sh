@@ -393,11 +393,8 @@ bench_log_problems_md() {
 	fi
 }
 
-# The end of every results file: statuses per phase, server log problems, the run's warnings (markdown).
-bench_outcomes_md() {
-	echo "| phase | statuses | runs of the other system during the phase |"
-	echo "| --- | --- | ---: |"
-	bench_sql -c "SELECT format('| %s | %s | %s |', phase, coalesce(statuses, 'none'), other_runs) FROM bench.stats ORDER BY ord"
+# The server log's warnings and errors and the run's warnings (markdown): the end of every results file.
+bench_log_md() {
 	echo
 	echo "## Server log: warnings and errors (digits replaced by N)"
 	echo
@@ -408,6 +405,33 @@ bench_outcomes_md() {
 		echo
 		for w in "${BENCH_WARNINGS[@]}"; do echo "- $w"; done
 	fi
+}
+
+# Once the throwaway cluster is up: the extension, the results file
+# $BENCH_RESULTS/<name>_<ts>.md in OUT, the launcher's PID in LAUNCHER, the
+# server log's length in BENCH_LOG_START (BENCH_NICE renices the server).
+bench_js_ready() { # name
+	bench_sql -q -c "CREATE EXTENSION job_stagger"
+	if [ -n "${BENCH_NICE:-}" ]; then
+		local pm
+		pm=$(head -1 "$JS_PGDATA/postmaster.pid")
+		# shellcheck disable=SC2046
+		js_as_root renice -n "$BENCH_NICE" -p "$pm" $(pgrep -P "$pm") >/dev/null
+	fi
+	mkdir -p "$BENCH_RESULTS"
+	OUT=$BENCH_RESULTS/$1_$BENCH_TS.md
+	bench_wait_backend 'job_stagger launcher'
+	LAUNCHER=$(bench_backend_pid 'job_stagger launcher')
+	# shellcheck disable=SC2034 # read by bench_log_problems_md
+	BENCH_LOG_START=$(wc -l <"$JS_TMP/server.log")
+}
+
+# The end of every results file: statuses per phase, server log problems, the run's warnings (markdown).
+bench_outcomes_md() {
+	echo "| phase | statuses | runs of the other system during the phase |"
+	echo "| --- | --- | ---: |"
+	bench_sql -c "SELECT format('| %s | %s | %s |', phase, coalesce(statuses, 'none'), other_runs) FROM bench.stats ORDER BY ord"
+	bench_log_md
 }
 
 # Exit trap: keeps the server log next to the results, stops the cluster.

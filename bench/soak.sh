@@ -54,18 +54,7 @@ max_worker_processes = $((MAXRUN + 16))
 timezone = 'UTC'
 shared_buffers = '256MB'
 EOF
-bench_sql -q -c "CREATE EXTENSION job_stagger"
-if [ -n "${BENCH_NICE:-}" ]; then
-	pm=$(head -1 "$JS_PGDATA/postmaster.pid")
-	# shellcheck disable=SC2046
-	js_as_root renice -n "$BENCH_NICE" -p "$pm" $(pgrep -P "$pm") >/dev/null
-fi
-mkdir -p "$BENCH_RESULTS"
-OUT=$BENCH_RESULTS/soak_$BENCH_TS.md
-bench_wait_backend 'job_stagger launcher'
-LAUNCHER=$(bench_backend_pid 'job_stagger launcher')
-# shellcheck disable=SC2034 # read by bench_log_problems_md
-BENCH_LOG_START=$(wc -l <"$JS_TMP/server.log")
+bench_js_ready soak
 
 # Resident memory of a process, kB: total (VmRSS) and private (RssAnon).
 rss_kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
@@ -188,16 +177,7 @@ bench_log "summary"
 	for m in $(seq 1 "$MINUTES"); do
 		echo "| $m | $((CPU[m] - CPU[m - 1])) ms | ${RSS[m]} kB | ${ANON[m]} kB |"
 	done
-	echo
-	echo "## Server log: warnings and errors (digits replaced by N)"
-	echo
-	bench_log_problems_md
-	if [ ${#BENCH_WARNINGS[@]} -gt 0 ]; then
-		echo
-		echo "## Warnings"
-		echo
-		for w in "${BENCH_WARNINGS[@]}"; do echo "- $w"; done
-	fi
+	bench_log_md
 } >"$OUT"
 cat "$OUT"
 bench_log "written to ${OUT#"$JS_ROOT"/}"

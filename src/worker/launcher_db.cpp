@@ -53,6 +53,21 @@ TextOrNull(const char *s, char *nulls, int i)
 	return s == nullptr ? (Datum)0 : CStringGetTextDatum(s);
 }
 
+/* A time or pid the worker reported: 0 means none (SQL NULL). */
+Datum
+TimeOrNull(TimestampTz t, char *nulls, int i)
+{
+	nulls[i] = t == 0 ? 'n' : ' ';
+	return TimestampTzGetDatum(t);
+}
+
+Datum
+PidOrNull(int pid, char *nulls, int i)
+{
+	nulls[i] = pid == 0 ? 'n' : ' ';
+	return Int32GetDatum(pid);
+}
+
 char *
 GetText(HeapTuple tuple, TupleDesc desc, int col, MemoryContext mcxt)
 {
@@ -481,12 +496,9 @@ InsertRow(const DueRun *run, int64 runid, const char *status, const char *messag
 	values[14] = ObjectIdGetDatum(run->roleoid);
 	values[15] = Int64GetDatum(runid);
 	nulls[15] = runid == 0 ? 'n' : ' ';
-	values[16] = TimestampTzGetDatum(started_at);
-	nulls[16] = started_at == 0 ? 'n' : ' ';
-	values[17] = TimestampTzGetDatum(ended_at);
-	nulls[17] = ended_at == 0 ? 'n' : ' ';
-	values[18] = Int32GetDatum(pid);
-	nulls[18] = pid == 0 ? 'n' : ' ';
+	values[16] = TimeOrNull(started_at, nulls, 16);
+	values[17] = TimeOrNull(ended_at, nulls, 17);
+	values[18] = PidOrNull(pid, nulls, 18);
 	const char *sql =
 	    "INSERT INTO job_stagger.job_run_details (runid, jobid, job_name, username, database, command,"
 	    " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
@@ -530,12 +542,9 @@ ReinsertUnknownRun(int64 runid, int64 jobid, TimestampTz fire_at, const char *jo
 	values[3] = TextOrNull(job_name, nulls, 3);
 	values[4] = CStringGetTextDatum(status);
 	values[5] = TextOrNull(message, nulls, 5);
-	values[6] = TimestampTzGetDatum(started_at);
-	nulls[6] = started_at == 0 ? 'n' : ' ';
-	values[7] = TimestampTzGetDatum(ended_at);
-	nulls[7] = ended_at == 0 ? 'n' : ' ';
-	values[8] = Int32GetDatum(pid);
-	nulls[8] = pid == 0 ? 'n' : ' ';
+	values[6] = TimeOrNull(started_at, nulls, 6);
+	values[7] = TimeOrNull(ended_at, nulls, 7);
+	values[8] = PidOrNull(pid, nulls, 8);
 	/* What the launcher did not keep (a run adopted from a previous launcher) comes from the job as it is now. */
 	const char *sql =
 	    "INSERT INTO job_stagger.job_run_details (runid, jobid, job_name, username, database, command,"
@@ -578,11 +587,9 @@ UpdateRunFinished(int64 runid, const char *status, const char *message, Timestam
 	values[0] = Int64GetDatum(runid);
 	values[1] = CStringGetTextDatum(status);
 	values[2] = TextOrNull(message, nulls, 2);
-	values[3] = TimestampTzGetDatum(started_at);
-	nulls[3] = started_at == 0 ? 'n' : ' ';
+	values[3] = TimeOrNull(started_at, nulls, 3);
 	values[4] = TimestampTzGetDatum(ended_at);
-	values[5] = Int32GetDatum(pid);
-	nulls[5] = pid == 0 ? 'n' : ' ';
+	values[5] = PidOrNull(pid, nulls, 5);
 	values[6] = FullTransactionIdGetDatum(FullTransactionIdFromU64(command_xid));
 	nulls[6] = command_xid == 0 ? 'n' : ' ';
 	const char *sql = "UPDATE job_stagger.job_run_details SET status = $2, return_message = $3,"

@@ -235,17 +235,23 @@ RecordDueRun(DueRun *batch, int index, TimestampTz now)
 	run->start = true;
 }
 
+/* A hash table keyed by an int64 (runid, jobid) at the start of its entries, in `cxt`. */
+HTAB *
+Int64Hash(const char *name, Size entrysize, long size, MemoryContext cxt)
+{
+	HASHCTL ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = entrysize;
+	ctl.hcxt = cxt;
+	return hash_create(name, size, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 void
 RememberInFlight(const DueRun *run)
 {
-	if (in_flight == nullptr) {
-		HASHCTL ctl;
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(InFlight);
-		ctl.hcxt = launcher_cxt;
-		in_flight = hash_create("job_stagger runs in flight", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+	if (in_flight == nullptr)
+		in_flight = Int64Hash("job_stagger runs in flight", sizeof(InFlight), 256, launcher_cxt);
 	bool found = false;
 	InFlight *entry = static_cast<InFlight *>(hash_search(in_flight, &run->runid, HASH_ENTER, &found));
 	if (found)
@@ -596,14 +602,8 @@ BatchWithCarry(TimestampTz now, DueRun *fresh, int nfresh, int *count)
 			run.missed_lower_bound = false;
 		}
 		if (run.kind == kDueMissed) {
-			if (missed == nullptr) {
-				HASHCTL ctl;
-				memset(&ctl, 0, sizeof(ctl));
-				ctl.keysize = sizeof(int64);
-				ctl.entrysize = sizeof(MissedAt);
-				ctl.hcxt = tick_cxt;
-				missed = hash_create("job_stagger missed", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-			}
+			if (missed == nullptr)
+				missed = Int64Hash("job_stagger missed", sizeof(MissedAt), 64, tick_cxt);
 			bool found = false;
 			MissedAt *m = static_cast<MissedAt *>(hash_search(missed, &run.jobid, HASH_ENTER, &found));
 			if (found) {

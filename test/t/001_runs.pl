@@ -100,6 +100,30 @@ is($node->safe_psql('postgres', q{
 	  FROM job_stagger.job_run_details WHERE job_name = 'late_comer' AND status <> 'starting'}),
 	't', 'one row per due slot, no gaps, no duplicates');
 
+# The database of a job is dropped: its slots are recorded 'failed' (no
+# worker is started), one row each, and the scheduler goes on with the rest.
+$node->safe_psql('postgres', q{
+	CREATE DATABASE doomed;
+	SELECT stagger_schedule('in_doomed', '* * * * * *', 'SELECT 1', database => 'doomed');
+});
+wait_for($node, q{SELECT count(*) >= 1 FROM job_stagger.job_run_details WHERE job_name = 'in_doomed' AND status = 'succeeded'},
+	'a job runs in its own database');
+$node->safe_psql('postgres', 'DROP DATABASE doomed WITH (FORCE)');
+my $dropped = $node->safe_psql('postgres', 'SELECT extract(epoch FROM clock_timestamp())');
+wait_for($node, qq{SELECT count(*) >= 2 FROM job_stagger.job_run_details
+	 WHERE job_name = 'in_doomed' AND status = 'failed' AND scheduled_at > to_timestamp($dropped) + interval '1 second'},
+	'slots of a job whose database was dropped are recorded failed');
+like($node->safe_psql('postgres', qq{SELECT return_message FROM job_stagger.job_run_details
+	 WHERE job_name = 'in_doomed' AND status = 'failed' ORDER BY runid DESC LIMIT 1}),
+	qr/doomed/, 'the failure names the database');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) = count(DISTINCT scheduled_at) FROM job_stagger.job_run_details WHERE job_name = 'in_doomed'}),
+	't', 'one row per slot of the job whose database was dropped');
+cmp_ok($node->safe_psql('postgres', qq{SELECT count(*) FROM job_stagger.job_run_details
+	 WHERE job_name = 'late_comer' AND status = 'succeeded' AND scheduled_at > to_timestamp($dropped) + interval '1 second'}),
+	'>=', 1, 'the other jobs go on');
+$node->safe_psql('postgres', q{SELECT stagger_unschedule('in_doomed')});
+
 # @reboot jobs run once when the server (and with it the scheduler) starts.
 $node->restart;
 wait_for($node, q{SELECT count(*) = 1 FROM ticks WHERE who = 'reboot'}, '@reboot job ran at start');
