@@ -88,11 +88,21 @@ cmp_ok(count_log($log_offset,
 ok($node->log_contains(qr/DETAIL:  .*most likely by a TRUNCATE or DELETE of job_stagger.job_run_details/,
 		$log_offset), '... naming the likely cause');
 
-# 2. A trigger rejects one job's rows: the other job keeps firing.
+# 2. A trigger rejects one job's rows: the other job keeps firing. The jobs
+# belong to two plain roles: one role's rows that cannot be written never
+# stall another role's jobs.
 $node->safe_psql('postgres', q{
+	CREATE ROLE victim_role LOGIN;
+	CREATE ROLE bystander_role LOGIN;
+	SET ROLE victim_role;
 	SELECT stagger_schedule('victim', '* * * * * *', 'SELECT 1');
+	SET ROLE bystander_role;
 	SELECT stagger_schedule('bystander', '* * * * * *', 'SELECT 2');
+	RESET ROLE;
 });
+is($node->safe_psql('postgres', q{SELECT string_agg(job_name || ':' || username, ',' ORDER BY job_name)
+	 FROM job_stagger.jobs WHERE job_name IN ('victim', 'bystander')}),
+	'bystander:bystander_role,victim:victim_role', 'the two jobs belong to two plain roles');
 wait_for($node, q{SELECT count(*) >= 2 FROM job_stagger.job_run_details WHERE job_name = 'victim' AND status = 'succeeded'},
 	'victim runs');
 $log_offset = -s $node->logfile;
