@@ -5,6 +5,7 @@
  * two executing) and that waiters start in due order.
  */
 #include "core/exclusive_group.hpp"
+#include "core/report.hpp"
 
 #include <gtest/gtest.h>
 
@@ -130,6 +131,40 @@ TEST(ExclusiveGroup, SimulatedWaitersNeverOverlapAndStartInDueOrder)
 		for (int i = 0; i < n; i++)
 			EXPECT_EQ(start_order[i], i) << "waiters start in due order";
 	}
+}
+
+/* The summary's groups: keyed by role and name; warnings only for members of one group firing together. */
+TEST(ExclusiveGroup, SummaryGroupsAreKeyedByRoleAndWarnOnSameSecond)
+{
+	std::vector<StaggerJobInput> inputs = {{1, "a", "30 * * * * *", 0, std::nullopt},
+	                                       {2, "b", "30 * * * * *", 0, std::nullopt},
+	                                       {3, "c", "30 * * * * *", 0, std::nullopt},
+	                                       {4, "d", "30 * * * * *", 0, std::nullopt},
+	                                       {5, "e", "40 * * * * *", 0, std::nullopt}};
+	const Instant now = 1'700'000'000;
+	StaggerReport report = AnalyzeStagger(inputs, true, TimeZone::Utc(), now);
+	SummaryInput summary = SummarizeStagger(report, true, TimeZone::Utc(), now);
+	AddExclusiveGroups(report,
+	                   {{1, 10, "alice", "g", "skip"},
+	                    {2, 10, "alice", "g", "wait"},
+	                    {3, 20, "bob", "g", "skip"},
+	                    {5, 10, "alice", "g", "skip"}},
+	                   &summary);
+	ASSERT_EQ(summary.groups.size(), 2u);
+	const SummaryGroup &alice = summary.groups[0];
+	EXPECT_EQ(alice.role, "alice");
+	ASSERT_EQ(alice.members.size(), 3u);
+	EXPECT_EQ(alice.members[1].name, "b");
+	EXPECT_EQ(alice.members[1].policy, "wait");
+	EXPECT_EQ(alice.members[1].effective_schedule, "30 * * * * *");
+	ASSERT_EQ(alice.same_second.size(), 1u) << "a and b fire together; e fires at :40";
+	EXPECT_EQ(alice.same_second[0].name_a, "a");
+	EXPECT_EQ(alice.same_second[0].name_b, "b");
+	EXPECT_EQ(alice.same_second[0].second, 30);
+	const SummaryGroup &bob = summary.groups[1];
+	EXPECT_EQ(bob.role, "bob");
+	ASSERT_EQ(bob.members.size(), 1u);
+	EXPECT_TRUE(bob.same_second.empty()) << "c fires with a and b, but another role's group of that name is not its";
 }
 
 } // namespace
