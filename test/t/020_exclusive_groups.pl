@@ -164,6 +164,7 @@ my $left_at = $node->safe_psql('postgres', q{
 	RESET ROLE;
 	COMMIT;
 	SELECT clock_timestamp()});
+$left_at = (split /\n/, $left_at)[-1];
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(coalesce(exclusive_group, 'none') || ':' || group_policy, ',') FROM job_stagger.jobs
 	 WHERE job_name IN ('skip_1', 'skip_2')}), 'none:skip,none:skip', 'both jobs left the group (policy kept)');
@@ -181,6 +182,46 @@ cmp_ok($node->safe_psql('postgres', q{
 	SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
 	    ON a.job = 'skip_1' AND b.job = 'skip_2' AND a.started < b.ended AND b.started < a.ended}),
 	'>=', 1, 'out of the group: their runs overlap again');
+
+# (f) with job_stagger.max_running_jobs = 2: the cap counts executing runs
+# only, so a run waiting for its group holds no place; the group stays
+# exclusive and the cap is kept.
+$node->safe_psql('postgres', q{ALTER SYSTEM SET job_stagger.max_running_jobs = 2});
+$node->safe_psql('postgres', q{SELECT pg_reload_conf()});
+$node->safe_psql('postgres', q{DELETE FROM public.grp_log});
+wait_for($node, q{SELECT current_setting('job_stagger.max_running_jobs') = '2'}, 'cap of 2 applied');
+sleep(1);
+my $cap_from = $node->safe_psql('postgres', 'BEGIN; '
+	  . schedule('grp_a', 'capw_1', '*/5 * * * * *', 2, 'g3', 'wait')
+	  . schedule('grp_a', 'capw_2', '*/5 * * * * *', 2, 'g3', 'wait')
+	  . schedule('grp_a', 'capn_1', '*/5 * * * * *', 0.5, '', 'skip')
+	  . schedule('grp_a', 'capn_2', '*/5 * * * * *', 0.5, '', 'skip')
+	  . 'COMMIT; SELECT clock_timestamp();');
+$cap_from = (split /\n/, $cap_from)[-1];
+sleep(13);
+$stop_at = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
+$node->safe_psql('postgres', q{UPDATE job_stagger.jobs SET active = false});
+wait_for($node, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
+	'every slot has a final status');
+$judged = "scheduled_at > '$cap_from'::timestamptz AND scheduled_at < '$stop_at'::timestamptz - interval '3 s'";
+cmp_ok($node->safe_psql('postgres', qq{
+	SELECT count(DISTINCT scheduled_at) FROM job_stagger.job_run_details WHERE job_name LIKE 'cap%' AND $judged}),
+	'>=', 2, 'cap: slots judged');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name LIKE 'cap%' AND $judged AND status <> 'succeeded'}),
+	'0', 'cap: nothing skipped') or diag(report("job_name LIKE 'cap%'"));
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
+	    ON a.job = 'capw_1' AND b.job = 'capw_2' AND a.started < b.ended AND b.started < a.ended}),
+	'0', 'cap: the group stays exclusive');
+cmp_ok($node->safe_psql('postgres', q{
+	SELECT coalesce(max((SELECT count(*) FROM public.grp_log b WHERE b.started <= a.started AND b.ended > a.started)), 0)
+	  FROM public.grp_log a}), '<=', 2, 'cap: at most 2 runs executed at once');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM job_stagger.job_run_details
+	 WHERE job_name LIKE 'capn_%' AND $judged AND started_at - scheduled_at > interval '1.2 s'}),
+	'0', 'cap: the ungrouped runs got their places (the group waiter took none)')
+  or diag(report("job_name LIKE 'cap%'"));
 
 $node->stop;
 done_testing();
