@@ -223,5 +223,31 @@ is($node->safe_psql('postgres', qq{
 	'0', 'cap: the ungrouped runs got their places (the group waiter took none)')
   or diag(report("job_name LIKE 'cap%'"));
 
+# (g) overlap = allow with group_policy = wait: the job's own runs are kept
+# apart by the group, and at most one run of the job waits for it (further
+# slots are skipped), so waiting workers cannot pile up.
+$node->safe_psql('postgres', q{DELETE FROM public.grp_log});
+my $allow_from = $node->safe_psql('postgres', 'BEGIN; '
+	  . schedule('grp_a', 'allow_1', '* * * * * *', 2.5, 'g4', 'wait')
+	  . q{SET ROLE grp_a; SELECT stagger_alter_job('allow_1', overlap => 'allow'); RESET ROLE;}
+	  . 'COMMIT; SELECT clock_timestamp();');
+$allow_from = (split /\n/, $allow_from)[-1];
+sleep(9);
+$node->safe_psql('postgres', q{UPDATE job_stagger.jobs SET active = false});
+wait_for($node, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
+	'every slot has a final status');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
+	    ON a.job = 'allow_1' AND b.job = 'allow_1' AND a.started < b.started AND b.started < a.ended}),
+	'0', 'allow + wait: the job\'s own runs never overlap');
+cmp_ok($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name = 'allow_1' AND scheduled_at > '$allow_from'
+	   AND status = 'skipped' AND return_message LIKE 'skipped: run % of this job is already waiting for exclusive group "g4"'}),
+	'>=', 2, 'allow + wait: slots while a run of the job waits are skipped') or diag(report("job_name = 'allow_1'"));
+cmp_ok($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name = 'allow_1' AND scheduled_at > '$allow_from'
+	   AND status = 'succeeded' AND return_message LIKE '%(waited % s for exclusive group "g4")'}),
+	'>=', 1, 'allow + wait: a run waited for the group and says so') or diag(report("job_name = 'allow_1'"));
+
 $node->stop;
 done_testing();
