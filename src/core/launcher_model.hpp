@@ -33,6 +33,8 @@ struct JobRow {
 	int offset = 0;
 	int overlap = 0; /* OverlapPolicy (kOverlapAllow: runs may overlap) */
 	int timeout_ms = 0;
+	std::string exclusive_group; /* "" = none */
+	int group_policy = 0;        /* GroupPolicy: 0 skip, 1 wait */
 };
 
 /* jobs.overlap as stored: 0 skip, 1 queue, 2 allow (src/worker/shared.hpp mirrors it). */

@@ -2,6 +2,10 @@
 
 #include "core/stagger.hpp"
 
+#include <cstdint>
+#include <map>
+#include <utility>
+
 namespace js::core {
 
 std::optional<Instant>
@@ -100,6 +104,39 @@ SummaryInput
 SummarizeStagger(const StaggerReport &report, bool stagger_enabled, const TimeZone &tz, Instant now)
 {
 	return Uninterrupted(SummarizeStagger(report, stagger_enabled, tz, now, Interrupt{}));
+}
+
+} // namespace js::core
+
+namespace js::core {
+
+void
+AddExclusiveGroups(const StaggerReport &report, const std::vector<GroupMembership> &members, SummaryInput *summary)
+{
+	std::map<std::int64_t, const GroupMembership *> by_job;
+	for (const GroupMembership &m : members)
+		by_job[m.jobid] = &m;
+	std::map<std::pair<std::uint32_t, std::string>, std::size_t> group_index;
+	std::vector<std::size_t> job_group(report.jobs.size(), SIZE_MAX);
+	for (std::size_t i = 0; i < report.jobs.size() && i < summary->jobs.size(); i++) {
+		auto m = by_job.find(report.jobs[i].jobid);
+		if (m == by_job.end())
+			continue;
+		const GroupMembership &g = *m->second;
+		auto [it, added] = group_index.emplace(std::make_pair(g.roleid, g.group), summary->groups.size());
+		if (added)
+			summary->groups.push_back(SummaryGroup{g.role, g.group, {}, {}});
+		job_group[i] = it->second;
+		summary->groups[it->second].members.push_back(
+		    SummaryGroupMember{report.jobs[i].name, g.policy, summary->jobs[i].effective_schedule});
+	}
+	for (const CollisionPair &p : report.pairs) {
+		std::size_t g = job_group[p.index_a];
+		if (g != SIZE_MAX && g == job_group[p.index_b])
+			summary->groups[g].same_second.push_back(SummaryCollision{report.jobs[p.index_a].name,
+			                                                          report.jobs[p.index_b].name, p.second,
+			                                                          p.first_collision, p.collisions_per_day});
+	}
 }
 
 } // namespace js::core

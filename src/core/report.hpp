@@ -51,6 +51,25 @@ SummaryInput SummarizeStagger(const StaggerReport &report, bool stagger_enabled,
 Cancellable<SummaryInput> SummarizeStagger(const StaggerReport &report, bool stagger_enabled, const TimeZone &tz,
                                            Instant now, const Interrupt &interrupt);
 
+/* A job's exclusive group as the summary needs it (jobs without a group are left out). */
+struct GroupMembership {
+	std::int64_t jobid = 0;
+	std::uint32_t roleid = 0; /* the group is (roleid, group) */
+	std::string role;         /* display name */
+	std::string group;
+	std::string policy;
+};
+
+/*
+ * Adds the exclusive groups to a summary made by SummarizeStagger from
+ * `report`: each group (by role OID and name, in order of first member) with
+ * its members' policies and effective schedules, and the report's colliding
+ * pairs whose two jobs share a group. Members whose schedule does not parse
+ * are left out (the report has no line for them).
+ */
+void AddExclusiveGroups(const StaggerReport &report, const std::vector<GroupMembership> &members,
+                        SummaryInput *summary);
+
 /*
  * The next effective fire instant after `now`, as the scheduler computes it:
  * the first slot whose nominal instant is after `last_nominal` (a slot already

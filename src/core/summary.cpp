@@ -114,6 +114,27 @@ AppendCollisions(const std::vector<SummaryCollision> &collisions, std::size_t ma
 	AppendMore(collisions.size(), shown, "pairs", "SELECT * FROM stagger_collisions()", out);
 }
 
+/* "exclusive groups: N", a line per group with its members, a warning per pair of members firing together. */
+void
+AppendGroups(const std::vector<SummaryGroup> &groups, std::string &out)
+{
+	if (groups.empty())
+		return;
+	out +=
+	    "exclusive groups: " + std::to_string(groups.size()) + " (runs of one group never execute at the same time)\n";
+	for (const SummaryGroup &g : groups) {
+		std::string members;
+		for (const SummaryGroupMember &m : g.members)
+			members += (members.empty() ? "" : ", ") + m.name + " [" + m.policy + "] at " + m.effective_schedule;
+		out += std::string(kIndent) + g.name + " (role " + g.role + "): " + members + "\n";
+		for (const SummaryCollision &c : g.same_second)
+			out += std::string(kIndent) + "warning: " + c.name_a + " and " + c.name_b + " of group " + g.name +
+			       " fire at the same second (second " + std::to_string(c.second) + ", " + std::to_string(c.per_day) +
+			       " per day, first " + FormatUtcInstant(c.first_collision) +
+			       "): each time one of them skips or waits for the other\n";
+	}
+}
+
 } // namespace
 
 std::string
@@ -141,6 +162,7 @@ FormatSummary(const SummaryInput &input)
 		AppendJobTable(input.jobs, input.max_job_lines, out);
 	AppendDistribution(input.distribution, out);
 	AppendCollisions(input.collisions, input.max_collision_lines, out);
+	AppendGroups(input.groups, out);
 	return out;
 }
 

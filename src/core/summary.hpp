@@ -36,6 +36,21 @@ struct SummaryCollision {
 	std::int64_t per_day = 0;
 };
 
+/* A member of an exclusive group: its name, policy and what it fires at. */
+struct SummaryGroupMember {
+	std::string name;
+	std::string policy;             /* skip or wait */
+	std::string effective_schedule; /* EffectiveScheduleText */
+};
+
+/* An exclusive group (one role's), and the pairs of its members that fire at the same second. */
+struct SummaryGroup {
+	std::string role;
+	std::string name;
+	std::vector<SummaryGroupMember> members;
+	std::vector<SummaryCollision> same_second;
+};
+
 struct SummaryInput {
 	bool stagger_enabled = false;
 	std::string timezone;
@@ -43,6 +58,7 @@ struct SummaryInput {
 	std::vector<SummaryJobLine> jobs;
 	std::array<int, 60> distribution{}; /* SecondDistribution */
 	std::vector<SummaryCollision> collisions;
+	std::vector<SummaryGroup> groups; /* exclusive groups, printed when there are any */
 	/* Lines listed at most (the rest is counted in an "... and N more" line), for log output. */
 	std::size_t max_job_lines = SIZE_MAX;
 	std::size_t max_collision_lines = SIZE_MAX;
@@ -57,6 +73,9 @@ struct SummaryInput {
  *     ...
  *   distribution over the minute: :05 1 job, :45 1 job
  *   collisions: collision-free        (or "collisions: 2 pairs" and a line per pair)
+ *   exclusive groups: 1               (only when there are groups)
+ *     referrals (role alice): nightly [skip] at 30 0 * * * *, refresh [wait] at 45 0 3 * * *
+ *     warning: ...                    (a line per pair of members firing at the same second)
  * Columns are padded to their longest value (counted in UTF-8 characters).
  */
 std::string FormatSummary(const SummaryInput &input);

@@ -35,6 +35,10 @@ struct JobRows {
 	int *offsets;
 	bool *has_last_nominal;
 	int64 *last_nominals; /* Unix seconds */
+	char **groups;        /* exclusive group, NULL: none (summary only) */
+	char **policies;
+	char **usernames;
+	Oid *roleids;
 };
 
 std::unique_ptr<JobMap> cache;        /* the cached jobs (valid while `cache_loaded`) */
@@ -53,9 +57,11 @@ ReadJobRows(bool last_nominal)
 	JobRows rows = {};
 	const char *sql = last_nominal ? "SELECT j.jobid, j.job_name, j.schedule, j.offset_seconds,"
 	                                 " (SELECT r.nominal_at FROM job_stagger.job_run_details r WHERE r.jobid = j.jobid"
-	                                 "   ORDER BY r.scheduled_at DESC LIMIT 1)"
+	                                 "   ORDER BY r.scheduled_at DESC LIMIT 1),"
+	                                 " j.exclusive_group, j.group_policy, j.username, j.roleid"
 	                                 " FROM job_stagger.jobs j WHERE j.active ORDER BY j.jobid"
-	                               : "SELECT jobid, job_name, schedule, offset_seconds, NULL::timestamptz"
+	                               : "SELECT jobid, job_name, schedule, offset_seconds, NULL::timestamptz,"
+	                                 " NULL::text, NULL::text, NULL::text, 0::oid"
 	                                 " FROM job_stagger.jobs WHERE active ORDER BY jobid";
 	SPI_connect();
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
@@ -68,6 +74,10 @@ ReadJobRows(bool last_nominal)
 	rows.offsets = static_cast<int *>(palloc0(sizeof(int) * (n + 1)));
 	rows.has_last_nominal = static_cast<bool *>(palloc0(sizeof(bool) * (n + 1)));
 	rows.last_nominals = static_cast<int64 *>(palloc0(sizeof(int64) * (n + 1)));
+	rows.groups = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
+	rows.policies = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
+	rows.usernames = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
+	rows.roleids = static_cast<Oid *>(palloc0(sizeof(Oid) * (n + 1)));
 	for (int i = 0; i < n; i++) {
 		HeapTuple t = SPI_tuptable->vals[i];
 		TupleDesc d = SPI_tuptable->tupdesc;
@@ -80,6 +90,13 @@ ReadJobRows(bool last_nominal)
 		rows.has_last_nominal[i] = !isnull;
 		if (!isnull)
 			rows.last_nominals[i] = TimestampToInstant(DatumGetTimestampTz(last));
+		char *group = SPI_getvalue(t, d, 6); /* NULL for a NULL value */
+		if (group != nullptr) {
+			rows.groups[i] = pstrdup(group);
+			rows.policies[i] = pstrdup(SPI_getvalue(t, d, 7));
+			rows.usernames[i] = pstrdup(SPI_getvalue(t, d, 8));
+			rows.roleids[i] = DatumGetObjectId(SPI_getbinval(t, d, 9, &isnull));
+		}
 	}
 	rows.count = n;
 	MemoryContextSwitchTo(old);
@@ -114,6 +131,8 @@ FillMap(JobMap &map, const JobRows &rows, const core::Interrupt &interrupt)
 		CachedJob job = MakeEntry(rows.jobids[i], rows.names[i], rows.schedules[i], rows.offsets[i]);
 		if (rows.has_last_nominal[i])
 			job.last_nominal = rows.last_nominals[i];
+		if (rows.groups[i] != nullptr)
+			job.group = GroupOfJob{rows.groups[i], rows.policies[i], rows.usernames[i], rows.roleids[i]};
 		map.emplace(job.jobid, std::move(job));
 	}
 	return true;

@@ -23,6 +23,14 @@
 
 namespace js::pg {
 
+/* A job's exclusive group (read for the summary only). */
+struct GroupOfJob {
+	std::string name;
+	std::string policy;
+	std::string username;
+	std::uint32_t roleid = 0;
+};
+
 struct CachedJob {
 	std::int64_t jobid = 0;
 	std::string name;
@@ -31,6 +39,7 @@ struct CachedJob {
 	core::CronSchedule schedule;
 	int table_offset = 0;
 	std::optional<core::Instant> last_nominal; /* only from LoadJobsForSummary() */
+	std::optional<GroupOfJob> group;           /* only from ActiveJobsWithLastRun() */
 };
 
 using JobMap = std::map<std::int64_t, CachedJob>;
@@ -42,7 +51,10 @@ using JobMap = std::map<std::int64_t, CachedJob>;
  */
 const JobMap &ActiveJobs();
 
-/* The active jobs with the nominal instant of each one's latest run (always read, never cached). */
+/*
+ * The active jobs with the nominal instant of each one's latest run and their
+ * exclusive groups (always read, never cached).
+ */
 const JobMap &ActiveJobsWithLastRun();
 
 /* Keep the cache in step with rows this backend wrote (AFTER ROW triggers). */

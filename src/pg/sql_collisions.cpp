@@ -76,6 +76,18 @@ ToInputs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list, js::core:
 	return inputs;
 }
 
+/* The jobs that belong to an exclusive group (C++). */
+std::vector<js::core::GroupMembership>
+GroupMemberships(const js::pg::JobMap &jobs)
+{
+	std::vector<js::core::GroupMembership> out;
+	for (const auto &[jobid, job] : jobs)
+		if (job.group)
+			out.push_back(js::core::GroupMembership{jobid, job.group->roleid, job.group->username, job.group->name,
+			                                        job.group->policy});
+	return out;
+}
+
 /* The parsed jobs, offsets overridden, leaving out `exclude` and unparsable ones (C++; stops early as above). */
 std::vector<js::core::CollisionJob>
 ToCollisionJobs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list, int64 exclude,
@@ -358,6 +370,7 @@ job_stagger_summary(PG_FUNCTION_ARGS)
 		if (summarized.cancelled)
 			return false;
 		js::core::SummaryInput &input = summarized.value;
+		js::core::AddExclusiveGroups(report.value, GroupMemberships(rows), &input);
 		input.max_collision_lines = kSummaryMaxCollisionLines;
 		if (note != nullptr)
 			input.auto_rollback_note = note;

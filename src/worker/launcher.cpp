@@ -210,7 +210,7 @@ ReloadJobs(TimestampTz since)
 		for (int i = 0; i < count; i++) {
 			const JobRowData &r = rows[i];
 			jobs.push_back(JobRow{r.jobid, r.name, r.schedule, r.command, r.database, r.username, r.roleid, r.offset,
-			                      r.overlap, r.timeout_ms});
+			                      r.overlap, r.timeout_ms, r.exclusive_group, r.group_policy});
 		}
 		std::vector<std::string> bad;
 		Model().SetJobs(std::move(jobs), since_secs, &bad);
@@ -250,6 +250,8 @@ ToDueRuns(const std::vector<DueRunData> &data, MemoryContext mcxt)
 		r.effective_schedule = js::pg::PallocCopy(d.effective_schedule);
 		r.overlap = d.job->overlap;
 		r.timeout_ms = d.job->timeout_ms;
+		r.exclusive_group = js::pg::PallocCopy(d.job->exclusive_group);
+		r.group_policy = d.job->group_policy;
 	}
 	(void)mcxt;
 	return runs;

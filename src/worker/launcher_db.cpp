@@ -147,7 +147,8 @@ LoadJobs(MemoryContext mcxt, int *count)
 	    " CASE WHEN overlap OPERATOR(pg_catalog.=) 'queue' THEN 1"
 	    " WHEN overlap OPERATOR(pg_catalog.=) 'allow' THEN 2 ELSE 0 END,"
 	    " COALESCE(LEAST(pg_catalog.ceil(EXTRACT(epoch FROM timeout) OPERATOR(pg_catalog.*) 1000), 2147483647),"
-	    " 0)::pg_catalog.int4"
+	    " 0)::pg_catalog.int4,"
+	    " COALESCE(exclusive_group, ''), (group_policy OPERATOR(pg_catalog.=) 'wait')::pg_catalog.int4"
 	    " FROM job_stagger.jobs WHERE active ORDER BY jobid";
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "job_stagger: could not read job_stagger.jobs");
@@ -167,6 +168,8 @@ LoadJobs(MemoryContext mcxt, int *count)
 		r->offset = GetInt32(t, desc, 8);
 		r->overlap = GetInt32(t, desc, 9);
 		r->timeout_ms = GetInt32(t, desc, 10);
+		r->exclusive_group = GetText(t, desc, 11, mcxt);
+		r->group_policy = GetInt32(t, desc, 12);
 	}
 	return rows;
 }
@@ -346,7 +349,8 @@ LoadStartingRuns(const int64 *adopted, int nadopted, MemoryContext mcxt, int *co
 	        " CASE WHEN j.overlap OPERATOR(pg_catalog.=) 'queue' THEN 1"
 	        " WHEN j.overlap OPERATOR(pg_catalog.=) 'allow' THEN 2 ELSE 0 END,"
 	        " COALESCE(LEAST(pg_catalog.ceil(EXTRACT(epoch FROM j.timeout) OPERATOR(pg_catalog.*) 1000), 2147483647),"
-	        " 0)::pg_catalog.int4"
+	        " 0)::pg_catalog.int4,"
+	        " COALESCE(j.exclusive_group, ''), (j.group_policy OPERATOR(pg_catalog.=) 'wait')::pg_catalog.int4"
 	        " FROM job_stagger.job_run_details d JOIN job_stagger.jobs j ON j.jobid OPERATOR(pg_catalog.=) d.jobid"
 	        " WHERE d.status OPERATOR(pg_catalog.=) 'starting' AND d.runid OPERATOR(pg_catalog.<>) ALL ($1)"
 	        " ORDER BY d.scheduled_at, d.runid",
@@ -373,6 +377,8 @@ LoadStartingRuns(const int64 *adopted, int nadopted, MemoryContext mcxt, int *co
 		r->kind = DatumGetBool(SPI_getbinval(t, desc, 13, &isnull)) ? kDueReboot : kDueRun;
 		r->overlap = GetInt32(t, desc, 14);
 		r->timeout_ms = GetInt32(t, desc, 15);
+		r->exclusive_group = GetText(t, desc, 16, mcxt);
+		r->group_policy = GetInt32(t, desc, 17);
 	}
 	return runs;
 }
@@ -470,10 +476,10 @@ int64
 InsertRow(const DueRun *run, int64 runid, const char *status, const char *message, TimestampTz started_at,
           TimestampTz ended_at, int pid)
 {
-	constexpr int kArgs = 19;
+	constexpr int kArgs = 20;
 	Oid types[kArgs] = {INT8OID,        TEXTOID,        TEXTOID,        TEXTOID,        TEXTOID, TEXTOID, TEXTOID,
 	                    TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID,        INT4OID,        TEXTOID, TEXTOID, BOOLOID,
-	                    OIDOID,         INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID};
+	                    OIDOID,         INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTOID};
 	Datum values[kArgs];
 	char nulls[kArgs + 1];
 	memset(nulls, ' ', kArgs);
@@ -499,13 +505,15 @@ InsertRow(const DueRun *run, int64 runid, const char *status, const char *messag
 	values[16] = TimeOrNull(started_at, nulls, 16);
 	values[17] = TimeOrNull(ended_at, nulls, 17);
 	values[18] = PidOrNull(pid, nulls, 18);
+	bool grouped = run->exclusive_group != nullptr && run->exclusive_group[0] != '\0';
+	values[19] = TextOrNull(grouped ? run->exclusive_group : nullptr, nulls, 19);
 	const char *sql =
 	    "INSERT INTO job_stagger.job_run_details (runid, jobid, job_name, username, database, command,"
 	    " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
-	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid)"
+	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid, exclusive_group)"
 	    " VALUES (COALESCE($16, pg_catalog.nextval('job_stagger.job_run_details_runid_seq'::pg_catalog.regclass)),"
 	    " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $17,"
-	    " COALESCE($18, CASE WHEN $14 THEN pg_catalog.clock_timestamp() END), $19, $15) RETURNING runid";
+	    " COALESCE($18, CASE WHEN $14 THEN pg_catalog.clock_timestamp() END), $19, $15, $20) RETURNING runid";
 	Execute(sql, kArgs, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	return GetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
@@ -549,10 +557,10 @@ ReinsertUnknownRun(int64 runid, int64 jobid, TimestampTz fire_at, const char *jo
 	const char *sql =
 	    "INSERT INTO job_stagger.job_run_details (runid, jobid, job_name, username, database, command,"
 	    " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
-	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid)"
+	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid, exclusive_group)"
 	    " SELECT $1, $2, COALESCE(j.job_name, $4, ''), COALESCE(j.username, ''), COALESCE(j.database, ''),"
 	    " COALESCE(j.command, ''), $5, $6, $3, $3, false, 0, COALESCE(j.schedule, ''), 'schedule', $7, $8,"
-	    " $9, COALESCE(j.roleid, 0)"
+	    " $9, COALESCE(j.roleid, 0), j.exclusive_group"
 	    " FROM (SELECT) AS one LEFT JOIN job_stagger.jobs j ON j.jobid OPERATOR(pg_catalog.=) $2";
 	Execute(sql, kArgs, types, values, nulls, SPI_OK_INSERT);
 }

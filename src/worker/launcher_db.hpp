@@ -38,6 +38,8 @@ struct DueRun {
 	char *effective_schedule;
 	int overlap;
 	int timeout_ms;
+	char *exclusive_group; /* "" = none */
+	int group_policy;      /* core::GroupPolicy */
 	Oid dboid;
 	Oid roleoid;       /* the job's role (jobs.roleid) */
 	bool start;        /* recorded as 'starting': queue for a worker once committed */
@@ -56,6 +58,8 @@ struct JobRowData {
 	int offset;
 	int overlap;
 	int timeout_ms;
+	char *exclusive_group; /* "" = none */
+	int group_policy;      /* core::GroupPolicy */
 };
 
 /* One pool sample; client_backends and conn_pool_pct are filled in by InsertPoolSample. */

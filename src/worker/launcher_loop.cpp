@@ -138,7 +138,11 @@ ResultStatus(RunResult result)
 DueRun *
 KeepRun(const DueRun *run)
 {
-	const char *strings[5] = {run->job_name, run->command, run->database, run->username, run->effective_schedule};
+	constexpr int kStrings = 6;
+	const char *strings[kStrings] = {
+	    run->job_name,           run->command,
+	    run->database,           run->username,
+	    run->effective_schedule, run->exclusive_group != nullptr ? run->exclusive_group : ""};
 	Size size = MAXALIGN(sizeof(DueRun));
 	for (const char *s : strings)
 		size += strlen(s) + 1;
@@ -146,8 +150,9 @@ KeepRun(const DueRun *run)
 	DueRun *copy = reinterpret_cast<DueRun *>(chunk);
 	*copy = *run;
 	char *p = chunk + MAXALIGN(sizeof(DueRun));
-	char **targets[5] = {&copy->job_name, &copy->command, &copy->database, &copy->username, &copy->effective_schedule};
-	for (int i = 0; i < 5; i++) {
+	char **targets[kStrings] = {&copy->job_name,           &copy->command,        &copy->database, &copy->username,
+	                            &copy->effective_schedule, &copy->exclusive_group};
+	for (int i = 0; i < kStrings; i++) {
 		strcpy(p, strings[i]);
 		*targets[i] = p;
 		p += strlen(strings[i]) + 1;

@@ -258,6 +258,10 @@ ClaimSlot(SharedState *sh, const DueRun *run, int cap, TimestampTz now)
 	slot->spec.fire_at = run->fire_at;
 	slot->spec.overlap = static_cast<OverlapPolicy>(run->overlap);
 	slot->spec.timeout_ms = run->timeout_ms;
+	/* names are checked to fit (1..63 bytes) by the jobs trigger; a longer one would be cut, never overflow */
+	strlcpy(slot->spec.exclusive_group, run->exclusive_group != nullptr ? run->exclusive_group : "",
+	        sizeof(slot->spec.exclusive_group));
+	slot->spec.group_policy = run->group_policy;
 	slot->claimed_at = GetCurrentTimestamp();
 	return free_slot;
 }

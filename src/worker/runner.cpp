@@ -10,6 +10,7 @@
  * The slot moves only through TransitionSlot(); a refused move means the
  * launcher gave the slot up, and the worker leaves.
  */
+#include "core/exclusive_group.hpp"
 #include "core/run_slot_fsm.hpp"
 #include "pg/guc.hpp"
 
@@ -261,25 +262,66 @@ DueBefore(const RunSlot *s)
 	       (s->spec.fire_at == run.spec.fire_at && s->spec.runid < run.spec.runid);
 }
 
+/* The job's earlier run that is still active (EarlierRunActive's finding). */
+struct EarlierRun {
+	int64 runid;
+	RunSlotState state;
+	bool waiting_group; /* QUEUED for its exclusive group */
+	bool queued_exists; /* a run of the job (earlier or later) is QUEUED */
+};
+
 /* An earlier run of the same job still active? (caller holds the lock) */
 bool
-EarlierRunActive(SharedState *sh, bool *queued_exists, int64 *earlier_runid, RunSlotState *earlier_state)
+EarlierRunActive(SharedState *sh, EarlierRun *earlier)
 {
 	bool active = false;
-	*queued_exists = false;
+	earlier->queued_exists = false;
 	for (int i = 0; i < sh->nslots; i++) {
 		RunSlot *s = &sh->slots[i];
 		if (i == run.slotno || s->spec.jobid != run.spec.jobid || s->state == kSlotFree || s->state == kSlotDone)
 			continue;
 		if (s->state == kSlotQueued)
-			*queued_exists = true;
+			earlier->queued_exists = true;
 		if (DueBefore(s)) {
 			active = true;
-			*earlier_runid = s->spec.runid;
-			*earlier_state = s->state;
+			earlier->runid = s->spec.runid;
+			earlier->state = s->state;
+			earlier->waiting_group = s->waiting_group;
 		}
 	}
 	return active;
+}
+
+/* The overlap policy's view: is an earlier run of the job in the way? (caller holds the lock) */
+bool
+OverlapBusy(SharedState *sh, EarlierRun *earlier)
+{
+	return run.spec.overlap != kOverlapAllow && EarlierRunActive(sh, earlier);
+}
+
+/*
+ * The runs ahead of us in our exclusive group (caller holds the lock): other
+ * slots of the same role and group name that execute, or wait to and are due
+ * before us (core/exclusive_group.hpp). Jobs of different roles never share a
+ * group: one role cannot stall another's jobs by naming its group.
+ */
+core::GroupBusy
+GroupBusyLocked(SharedState *sh)
+{
+	core::GroupBusy busy;
+	if (run.spec.exclusive_group[0] == '\0')
+		return busy;
+	for (int i = 0; i < sh->nslots; i++) {
+		const RunSlot *s = &sh->slots[i];
+		if (i == run.slotno || s->spec.roleoid != run.spec.roleoid ||
+		    strcmp(s->spec.exclusive_group, run.spec.exclusive_group) != 0)
+			continue;
+		core::GroupPeerState state = s->state == kSlotRunning  ? core::GroupPeerState::kExecuting
+		                             : s->state == kSlotQueued ? core::GroupPeerState::kQueued
+		                                                       : core::GroupPeerState::kIdle;
+		core::NoteGroupPeer(&busy, core::GroupPeer{state, DueBefore(s), s->spec.runid, s->spec.jobid});
+	}
+	return busy;
 }
 
 /* job_stagger.max_running_jobs as the launcher applied it (our own setting before it did). */
@@ -291,21 +333,29 @@ RunningCap(SharedState *sh)
 
 enum StartOutcome : int {
 	kStarted = 0, /* RUNNING, started_at set */
-	kWaitingTurn, /* QUEUED: behind the job's previous run, or for a place under the cap */
+	kWaitingTurn, /* QUEUED: behind the job's previous run, its busy group, or for a place under the cap */
 	kSlotLost,    /* the slot is no longer ours */
 };
 
+/* When this run first found its group busy (0: never); reported with the run's message. */
+TimestampTz group_wait_since = 0;
+
 /*
  * At or after the instant, under the lock: start executing if no earlier run
- * of the job blocks us (`blocked`) and the cap has a place for us (runs
- * waiting for a place that are due earlier go first); else wait QUEUED.
+ * of the job blocks us (`overlap_busy`), our exclusive group is free
+ * (`group_busy`) and the cap has a place for us (runs waiting for a place
+ * that are due earlier go first); else wait QUEUED. A run waiting for its
+ * job or its group is not `ready`: it does not count as wanting a place.
  */
 StartOutcome
-TryStartLocked(SharedState *sh, bool blocked)
+TryStartLocked(SharedState *sh, bool overlap_busy, bool group_busy)
 {
 	RunSlot *slot = MySlot();
 	if (slot->generation != run.generation)
 		return kSlotLost;
+	bool blocked = overlap_busy || group_busy;
+	if (group_busy && group_wait_since == 0)
+		group_wait_since = GetCurrentTimestamp();
 	if (!blocked) {
 		int running = 0, ready_ahead = 0;
 		for (int i = 0; i < sh->nslots; i++) {
@@ -317,6 +367,7 @@ TryStartLocked(SharedState *sh, bool blocked)
 			if (!TransitionSlot(slot, kSlotRunning))
 				return kSlotLost;
 			slot->ready = false;
+			slot->waiting_group = false;
 			slot->started_at = GetCurrentTimestamp();
 			NotePeakLocked(sh);
 			return kStarted;
@@ -325,21 +376,65 @@ TryStartLocked(SharedState *sh, bool blocked)
 	if (slot->state != kSlotQueued && !TransitionSlot(slot, kSlotQueued))
 		return kSlotLost;
 	slot->ready = !blocked;
+	slot->waiting_group = group_busy;
 	return kWaitingTurn;
 }
 
+/* The overlap policy's skip message (the job's earlier run is in the way). */
+void
+FormatOverlapSkip(const EarlierRun &earlier, char *message)
+{
+	if (run.spec.overlap == kOverlapQueue)
+		snprintf(message, kRunMessageSize, "skipped: a run is already queued behind run " INT64_FORMAT, earlier.runid);
+	else if (earlier.state == kSlotRunning)
+		snprintf(message, kRunMessageSize, "skipped: the previous run (runid " INT64_FORMAT ") is still running",
+		         earlier.runid);
+	else if (earlier.state == kSlotQueued && earlier.waiting_group)
+		snprintf(message, kRunMessageSize,
+		         "skipped: the previous run (runid " INT64_FORMAT
+		         ") has not finished (it is queued, waiting for exclusive group \"%s\")",
+		         earlier.runid, run.spec.exclusive_group);
+	else
+		snprintf(message, kRunMessageSize,
+		         "skipped: the previous run (runid " INT64_FORMAT ") has not finished (it is %s%s)", earlier.runid,
+		         SlotStateName(earlier.state),
+		         earlier.state == kSlotQueued ? ", waiting for a place under job_stagger.max_running_jobs" : "");
+}
+
+/* The group policy's skip message (another run of the group is in the way). */
+void
+FormatGroupSkip(const core::GroupBusy &group, char *message)
+{
+	snprintf(message, kRunMessageSize,
+	         "skipped: exclusive group \"%s\" is busy: run " INT64_FORMAT " of job " INT64_FORMAT " is %s",
+	         run.spec.exclusive_group, group.holder_runid, group.holder_jobid,
+	         group.holder_executing ? "running" : "waiting to run before this one");
+}
+
+/* Records the slot as skipped with `message` (caller holds the lock, which this releases). */
+void
+SkipAndUnlock(SharedState *sh, const char *message)
+{
+	bool finished = FinishLocked(MySlot(), kResultSkipped, message);
+	UnlockSlots();
+	ConditionVariableCancelSleep();
+	if (finished) {
+		ConditionVariableBroadcast(&sh->slot_changed);
+		WakeLauncher();
+	}
+}
+
 /*
- * Applies the overlap policy and the cap at the fire instant. Returns true
- * with the slot RUNNING and started_at set (maybe after waiting QUEUED), or
- * false (the run finished as skipped, or the slot is no longer ours).
+ * Applies the overlap policy, the exclusive group and the cap at the fire
+ * instant. Returns true with the slot RUNNING and started_at set (maybe after
+ * waiting QUEUED), or false (the run finished as skipped, or the slot is no
+ * longer ours).
  */
 bool
 ClaimStart()
 {
 	SharedState *sh = Shared();
-	bool queued_exists = false;
-	int64 earlier = 0;
-	RunSlotState earlier_state = kSlotFree;
+	EarlierRun earlier = {0, kSlotFree, false, false};
 	char message[kRunMessageSize];
 
 	ConditionVariablePrepareToSleep(&sh->slot_changed); /* no wake-up is lost between a check and the sleep */
@@ -349,40 +444,48 @@ ClaimStart()
 		ConditionVariableCancelSleep();
 		return false;
 	}
-	bool busy = run.spec.overlap != kOverlapAllow && EarlierRunActive(sh, &queued_exists, &earlier, &earlier_state);
-	if (busy && (run.spec.overlap == kOverlapSkip || queued_exists)) {
-		if (run.spec.overlap == kOverlapQueue)
-			snprintf(message, sizeof(message), "skipped: a run is already queued behind run " INT64_FORMAT, earlier);
-		else if (earlier_state == kSlotRunning)
-			snprintf(message, sizeof(message), "skipped: the previous run (runid " INT64_FORMAT ") is still running",
-			         earlier);
-		else
-			snprintf(message, sizeof(message),
-			         "skipped: the previous run (runid " INT64_FORMAT ") has not finished (it is %s%s)", earlier,
-			         SlotStateName(earlier_state),
-			         earlier_state == kSlotQueued ? ", waiting for a place under job_stagger.max_running_jobs" : "");
-		bool finished = FinishLocked(MySlot(), kResultSkipped, message);
-		UnlockSlots();
-		ConditionVariableCancelSleep();
-		if (finished) {
-			ConditionVariableBroadcast(&sh->slot_changed);
-			WakeLauncher();
-		}
+	bool busy = OverlapBusy(sh, &earlier);
+	if (busy && (run.spec.overlap == kOverlapSkip || earlier.queued_exists)) {
+		FormatOverlapSkip(earlier, message);
+		SkipAndUnlock(sh, message);
 		return false;
 	}
-	StartOutcome outcome = TryStartLocked(sh, busy);
+	core::GroupBusy group = GroupBusyLocked(sh);
+	core::GroupDecision decision = core::DecideGroup(group, static_cast<core::GroupPolicy>(run.spec.group_policy));
+	if (decision == core::GroupDecision::kSkip) {
+		FormatGroupSkip(group, message);
+		SkipAndUnlock(sh, message);
+		return false;
+	}
+	StartOutcome outcome = TryStartLocked(sh, busy, decision == core::GroupDecision::kWait);
 	UnlockSlots();
 
-	/* Queued: behind the job's previous run (overlap = queue) or for a place under the cap. */
+	/* Queued: behind the job's previous run (overlap = queue), its busy group (wait), or for a place under the cap. */
 	while (outcome == kWaitingTurn) {
 		ConditionVariableSleep(&sh->slot_changed, PG_WAIT_EXTENSION);
 		LockSlots(LW_EXCLUSIVE);
-		busy = run.spec.overlap != kOverlapAllow && EarlierRunActive(sh, &queued_exists, &earlier, &earlier_state);
-		outcome = TryStartLocked(sh, busy);
+		busy = OverlapBusy(sh, &earlier);
+		outcome = TryStartLocked(sh, busy, GroupBusyLocked(sh).busy);
 		UnlockSlots();
 	}
 	ConditionVariableCancelSleep();
 	return outcome == kStarted;
+}
+
+/* Appends how long the run waited for its exclusive group, if it did, to its message. */
+void
+NoteGroupWait(char *message)
+{
+	if (group_wait_since == 0)
+		return;
+	LockSlots(LW_SHARED);
+	const RunSlot *slot = MySlot();
+	TimestampTz started_at = slot->generation == run.generation ? slot->started_at : group_wait_since;
+	UnlockSlots();
+	double waited = Max(started_at - group_wait_since, 0) / (double)USECS_PER_SEC;
+	size_t used = strlen(message);
+	snprintf(message + used, kRunMessageSize - used, " (waited %.1f s for exclusive group \"%s\")", waited,
+	         run.spec.exclusive_group);
 }
 
 /*
@@ -649,6 +752,7 @@ job_stagger_run_main(Datum main_arg)
 	char message[kRunMessageSize];
 	RegisterXactCallback(CommitFence, nullptr);
 	RunResult result = Execute(message);
+	NoteGroupWait(message);
 	Finish(result, message);
 	proc_exit(0);
 }

@@ -58,6 +58,7 @@ enum OverlapPolicy : int {
 };
 
 constexpr int kRunMessageSize = 1024;
+constexpr int kGroupNameSize = 64; /* core::kMaxGroupNameLength + 1 */
 
 /* What the launcher hands a run when it claims a slot (the worker keeps a copy). */
 struct RunSpec {
@@ -69,6 +70,8 @@ struct RunSpec {
 	OverlapPolicy overlap;
 	int timeout_ms; /* 0 = none */
 	dsm_handle payload;
+	char exclusive_group[kGroupNameSize]; /* jobs.exclusive_group; "" = none. The group is (roleoid, name) */
+	int group_policy;                     /* core::GroupPolicy: 0 skip, 1 wait */
 };
 
 struct RunSlot {
@@ -77,7 +80,8 @@ struct RunSlot {
 	uint32 generation; /* bumped on every claim: a worker checks it still owns the slot */
 	RunSpec spec;
 	/* set by the worker */
-	bool ready; /* QUEUED only for a place under the cap (no earlier run of its job is going) */
+	bool ready;         /* QUEUED only for a place under the cap (no earlier run of its job is going) */
+	bool waiting_group; /* QUEUED (also) because its exclusive group is busy */
 	pid_t pid;
 	TimestampTz started_at;
 	TimestampTz ended_at;

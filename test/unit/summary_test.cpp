@@ -131,5 +131,28 @@ TEST(FormatSummary, CutsLongListsForTheLog)
 	                             "  ... and 3 more pairs (SELECT * FROM stagger_collisions() lists all)\n");
 }
 
+TEST(FormatSummary, ExclusiveGroupsWithAWarning)
+{
+	SummaryInput in;
+	in.stagger_enabled = true;
+	in.timezone = "UTC";
+	in.groups = {{"alice",
+	              "referrals",
+	              {{"nightly", "skip", "30 0 * * * *"}, {"refresh", "wait", "30 */5 * * * *"}},
+	              {{"nightly", "refresh", 30, test::Utc(2026, 11, 29, 0, 0, 30), 1}}},
+	             {"bob", "referrals", {{"other", "skip", "15 * * * * *"}}, {}}};
+	std::string text = FormatSummary(in);
+	EXPECT_NE(
+	    text.find("exclusive groups: 2 (runs of one group never execute at the same time)\n"
+	              "  referrals (role alice): nightly [skip] at 30 0 * * * *, refresh [wait] at 30 */5 * * * *\n"
+	              "  warning: nightly and refresh of group referrals fire at the same second (second 30, 1 per day, "
+	              "first 2026-11-29 00:00:30): each time one of them skips or waits for the other\n"
+	              "  referrals (role bob): other [skip] at 15 * * * * *\n"),
+	    std::string::npos)
+	    << text;
+	in.groups.clear();
+	EXPECT_EQ(FormatSummary(in).find("exclusive groups"), std::string::npos) << "no groups: no section";
+}
+
 } // namespace
 } // namespace js::core
