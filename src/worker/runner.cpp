@@ -324,6 +324,25 @@ GroupBusyLocked(SharedState *sh)
 	return busy;
 }
 
+/*
+ * Another run of this job already waiting for its group? (caller holds the
+ * lock) Only reachable with overlap = allow (skip and queue stop at the
+ * earlier run first): at most one run per job waits for a group, as with
+ * overlap = queue, so waiting workers cannot pile up.
+ */
+bool
+JobWaitingForGroup(SharedState *sh, int64 *waiting_runid)
+{
+	for (int i = 0; i < sh->nslots; i++) {
+		const RunSlot *s = &sh->slots[i];
+		if (i != run.slotno && s->spec.jobid == run.spec.jobid && s->state == kSlotQueued && s->waiting_group) {
+			*waiting_runid = s->spec.runid;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* job_stagger.max_running_jobs as the launcher applied it (our own setting before it did). */
 int
 RunningCap(SharedState *sh)
@@ -452,8 +471,16 @@ ClaimStart()
 	}
 	core::GroupBusy group = GroupBusyLocked(sh);
 	core::GroupDecision decision = core::DecideGroup(group, static_cast<core::GroupPolicy>(run.spec.group_policy));
+	int64 waiting = 0;
 	if (decision == core::GroupDecision::kSkip) {
 		FormatGroupSkip(group, message);
+		SkipAndUnlock(sh, message);
+		return false;
+	}
+	if (decision == core::GroupDecision::kWait && JobWaitingForGroup(sh, &waiting)) {
+		snprintf(message, kRunMessageSize,
+		         "skipped: run " INT64_FORMAT " of this job is already waiting for exclusive group \"%s\"", waiting,
+		         run.spec.exclusive_group);
 		SkipAndUnlock(sh, message);
 		return false;
 	}

@@ -12,10 +12,12 @@
  *   WAITING --instant: previous run going (overlap = queue) or max_running_jobs full--> QUEUED
  *   QUEUED --previous run ended, a place free--> RUNNING
  *   WAITING --overlap = skip, previous run going--> DONE (skipped)
+ *   WAITING --exclusive group busy: group_policy = wait--> QUEUED (waiting_group); = skip--> DONE (skipped)
  *   CLAIMED/WAITING/QUEUED/RUNNING --W exits early (ERROR/FATAL/terminated) or is lost--> DONE (failed/crashed)
  *
- * The overlap and cap decisions are taken by the worker at the fire instant
- * under the lock, so they are exact even though workers start ahead of time.
+ * The overlap, exclusive-group and cap decisions are taken by the worker at
+ * the fire instant under the lock, so they are exact even though workers
+ * start ahead of time.
  * job_stagger.max_running_jobs counts RUNNING slots only.
  */
 #pragma once

@@ -164,6 +164,7 @@ my $left_at = $node->safe_psql('postgres', q{
 	RESET ROLE;
 	COMMIT;
 	SELECT clock_timestamp()});
+$left_at = (split /\n/, $left_at)[-1];
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(coalesce(exclusive_group, 'none') || ':' || group_policy, ',') FROM job_stagger.jobs
 	 WHERE job_name IN ('skip_1', 'skip_2')}), 'none:skip,none:skip', 'both jobs left the group (policy kept)');
@@ -181,6 +182,72 @@ cmp_ok($node->safe_psql('postgres', q{
 	SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
 	    ON a.job = 'skip_1' AND b.job = 'skip_2' AND a.started < b.ended AND b.started < a.ended}),
 	'>=', 1, 'out of the group: their runs overlap again');
+
+# (f) with job_stagger.max_running_jobs = 2: the cap counts executing runs
+# only, so a run waiting for its group holds no place; the group stays
+# exclusive and the cap is kept.
+$node->safe_psql('postgres', q{ALTER SYSTEM SET job_stagger.max_running_jobs = 2});
+$node->safe_psql('postgres', q{SELECT pg_reload_conf()});
+$node->safe_psql('postgres', q{DELETE FROM public.grp_log});
+wait_for($node, q{SELECT current_setting('job_stagger.max_running_jobs') = '2'}, 'cap of 2 applied');
+sleep(1);
+my $cap_from = $node->safe_psql('postgres', 'BEGIN; '
+	  . schedule('grp_a', 'capw_1', '*/5 * * * * *', 2, 'g3', 'wait')
+	  . schedule('grp_a', 'capw_2', '*/5 * * * * *', 2, 'g3', 'wait')
+	  . schedule('grp_a', 'capn_1', '*/5 * * * * *', 0.5, '', 'skip')
+	  . schedule('grp_a', 'capn_2', '*/5 * * * * *', 0.5, '', 'skip')
+	  . 'COMMIT; SELECT clock_timestamp();');
+$cap_from = (split /\n/, $cap_from)[-1];
+sleep(13);
+$stop_at = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
+$node->safe_psql('postgres', q{UPDATE job_stagger.jobs SET active = false});
+wait_for($node, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
+	'every slot has a final status');
+$judged = "scheduled_at > '$cap_from'::timestamptz AND scheduled_at < '$stop_at'::timestamptz - interval '3 s'";
+cmp_ok($node->safe_psql('postgres', qq{
+	SELECT count(DISTINCT scheduled_at) FROM job_stagger.job_run_details WHERE job_name LIKE 'cap%' AND $judged}),
+	'>=', 2, 'cap: slots judged');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name LIKE 'cap%' AND $judged AND status <> 'succeeded'}),
+	'0', 'cap: nothing skipped') or diag(report("job_name LIKE 'cap%'"));
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
+	    ON a.job = 'capw_1' AND b.job = 'capw_2' AND a.started < b.ended AND b.started < a.ended}),
+	'0', 'cap: the group stays exclusive');
+cmp_ok($node->safe_psql('postgres', q{
+	SELECT coalesce(max((SELECT count(*) FROM public.grp_log b WHERE b.started <= a.started AND b.ended > a.started)), 0)
+	  FROM public.grp_log a}), '<=', 2, 'cap: at most 2 runs executed at once');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM job_stagger.job_run_details
+	 WHERE job_name LIKE 'capn_%' AND $judged AND started_at - scheduled_at > interval '1.2 s'}),
+	'0', 'cap: the ungrouped runs got their places (the group waiter took none)')
+  or diag(report("job_name LIKE 'cap%'"));
+
+# (g) overlap = allow with group_policy = wait: the job's own runs are kept
+# apart by the group, and at most one run of the job waits for it (further
+# slots are skipped), so waiting workers cannot pile up.
+$node->safe_psql('postgres', q{DELETE FROM public.grp_log});
+my $allow_from = $node->safe_psql('postgres', 'BEGIN; '
+	  . schedule('grp_a', 'allow_1', '* * * * * *', 2.5, 'g4', 'wait')
+	  . q{SET ROLE grp_a; SELECT stagger_alter_job('allow_1', overlap => 'allow'); RESET ROLE;}
+	  . 'COMMIT; SELECT clock_timestamp();');
+$allow_from = (split /\n/, $allow_from)[-1];
+sleep(9);
+$node->safe_psql('postgres', q{UPDATE job_stagger.jobs SET active = false});
+wait_for($node, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
+	'every slot has a final status');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
+	    ON a.job = 'allow_1' AND b.job = 'allow_1' AND a.started < b.started AND b.started < a.ended}),
+	'0', 'allow + wait: the job\'s own runs never overlap');
+cmp_ok($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name = 'allow_1' AND scheduled_at > '$allow_from'
+	   AND status = 'skipped' AND return_message LIKE 'skipped: run % of this job is already waiting for exclusive group "g4"'}),
+	'>=', 2, 'allow + wait: slots while a run of the job waits are skipped') or diag(report("job_name = 'allow_1'"));
+cmp_ok($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name = 'allow_1' AND scheduled_at > '$allow_from'
+	   AND status = 'succeeded' AND return_message LIKE '%(waited % s for exclusive group "g4")'}),
+	'>=', 1, 'allow + wait: a run waited for the group and says so') or diag(report("job_name = 'allow_1'"));
 
 $node->stop;
 done_testing();
