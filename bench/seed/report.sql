@@ -100,7 +100,7 @@ SELECT r.phase, r.job_name,
 
 -- runs of the two jobs of one exclusive group that overlap in time
 CREATE VIEW seed.group_overlaps AS
-SELECT a.phase, m.grp, count(*) AS overlaps
+SELECT a.phase, m.grp, count(*) AS n_overlaps
   FROM seed.runs a JOIN seed.runs b ON a.phase = b.phase AND a.job_name < b.job_name
   JOIN seed.jobmap m ON m.phase = a.phase AND m.job_name = a.job_name
   JOIN seed.jobmap n ON n.phase = b.phase AND n.job_name = b.job_name AND n.grp = m.grp
@@ -116,7 +116,9 @@ WITH secs AS (
            generate_series(p.w0, p.w1 - interval '1 s', interval '1 s') s
 ), running AS (
     SELECT s.phase, s.t,
-           coalesce(sum(greatest(0, extract(epoch FROM least(r.end_ts, s.t + interval '1 s') - greatest(r.start_ts, s.t)))), 0) AS jobs
+           -- (least/greatest ignore NULLs: a second without runs must not count as 1)
+           coalesce(sum(extract(epoch FROM least(r.end_ts, s.t + interval '1 s') - greatest(r.start_ts, s.t)))
+                        FILTER (WHERE r.start_ts IS NOT NULL), 0) AS jobs
       FROM secs s LEFT JOIN seed.runs r ON r.phase = s.phase AND r.status <> 'skipped'
                                        AND r.start_ts < s.t + interval '1 s' AND r.end_ts > s.t
      GROUP BY s.phase, s.t
