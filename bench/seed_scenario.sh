@@ -9,7 +9,7 @@
 # skips down 80 %, at most 1-2 jobs running at once instead of 8.
 #
 # One throwaway cluster (job_stagger and pg_cron preloaded side by side), a
-# generated data set (bench/seed/data.sql, ~7 s; also the reset before every
+# generated data set (bench/seed/data.sql, 6-8 s; also the reset before every
 # phase, then VACUUM ANALYZE + CHECKPOINT), the eight job bodies
 # (bench/seed/jobs/<name>.sql, each about 0.5-2 s alone: measured and printed
 # first), and steady API traffic (pgbench at a fixed rate, bench/seed/api.sql)
@@ -33,8 +33,8 @@
 # p95 per second of the minute for A, B and D.
 #
 # Usage: bench/seed_scenario.sh [--quick]       (as root, or with sudo)
-#   full:    10-minute windows starting at minute boundaries, ~45 min
-#   --quick (or BENCH_QUICK=1): 1-minute windows, every job '* * * * *', ~5-6 min
+#   full:    10-minute windows starting at minute boundaries, ~37 min
+#   --quick (or BENCH_QUICK=1): 1-minute windows, every job '* * * * *', ~4.5 min
 #
 # Environment (defaults in brackets):
 #   SEED_MINUTES      window length per phase, minutes [10; quick 1]
