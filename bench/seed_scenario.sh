@@ -333,30 +333,38 @@ bench_sql -F' ' -c "SELECT s, coalesce(round(a.jobs::numeric, 3)::text, '?'), co
                       LEFT JOIN seed.by_second a ON a.phase = 'A' AND a.sec = s
                       LEFT JOIN seed.by_second b ON b.phase = 'B' AND b.sec = s
                       LEFT JOIN seed.by_second d ON d.phase = 'D' AND d.sec = s ORDER BY s" >"$DAT"
+# one panel per phase, one above the other: bars = mean running jobs (left
+# axis), line = API p95 (right axis, log); the same scales in every panel
+JOBS_MAX=$(awk '{ for (i = 2; i <= 4; i++) if ($i != "?" && $i > m) m = $i } END { print (m < 1 ? 1 : int(m) + 1) }' "$DAT")
 gnuplot <<-GP
-	set terminal svg size 900,640 dynamic noenhanced font "sans,12" background "white"
+	set terminal svg size 900,820 dynamic noenhanced font "sans,12" background "white"
 	set output "$SVG"
-	set multiplot layout 2,1 title "Seed scenario: 8 jobs, $MINUTES-minute windows$([ "$QUICK" = 1 ] && echo ' (quick: every job every minute)'), API at $RATE tps"
+	set multiplot layout 3,1 title "8 jobs, $MINUTES-min windows$([ "$QUICK" = 1 ] && echo ' (quick: all every minute)'), API $RATE tps; by second of the minute"
 	set xrange [-0.5:59.5]
 	set xtics 0,5,59
-	set yrange [0:*]
-	set offsets 0, 0, graph 0.12, 0
-	set grid ytics
-	set key top right
+	set yrange [0:$JOBS_MAX]
+	set ytics nomirror
 	set ylabel "mean running jobs"
-	set style fill solid 0.35 noborder
-	set boxwidth 0.3
-	plot "$DAT" using (\$1-0.3):2 with boxes lc rgb "#d62728" title "A: job_stagger, staggering off", \
-	     "$DAT" using 1:3 with boxes lc rgb "#2ca02c" title "B: job_stagger, staggered", \
-	     "$DAT" using (\$1+0.3):4 with boxes lc rgb "#1f77b4" title "D: pg_cron"
-	set ylabel "API p95 latency (ms)"
-	set offsets 0, 0, 0, 0
-	set yrange [*:*]
+	set y2range [1:200]
+	set logscale y2
+	set y2tics nomirror
+	set y2label "API p95 (ms)"
+	set grid xtics ytics
+	set key top right
+	set style fill solid 0.5 noborder
+	set boxwidth 0.8
+	set lmargin 9
+	set rmargin 9
+	set title "A: job_stagger, staggering off (every job at :00)"
+	plot "$DAT" using 1:2 with boxes lc rgb "#d62728" title "running jobs", \\
+	     "$DAT" using 1:5 axes x1y2 with linespoints pt 7 ps 0.4 lc rgb "#444444" title "API p95"
+	set title "B: job_stagger, staggered (offsets :00 :05 :10 :15 :25 :30 :40 :45)"
+	plot "$DAT" using 1:3 with boxes lc rgb "#2ca02c" title "running jobs", \\
+	     "$DAT" using 1:6 axes x1y2 with linespoints pt 7 ps 0.4 lc rgb "#444444" title "API p95"
+	set title "D: pg_cron (every job at :00)"
 	set xlabel "second of the minute"
-	set logscale y
-	plot "$DAT" using 1:5 with linespoints pt 7 ps 0.5 lc rgb "#d62728" title "A", \
-	     "$DAT" using 1:6 with linespoints pt 7 ps 0.5 lc rgb "#2ca02c" title "B", \
-	     "$DAT" using 1:7 with linespoints pt 7 ps 0.5 lc rgb "#1f77b4" title "D"
+	plot "$DAT" using 1:4 with boxes lc rgb "#1f77b4" title "running jobs", \\
+	     "$DAT" using 1:7 axes x1y2 with linespoints pt 7 ps 0.4 lc rgb "#444444" title "API p95"
 	unset multiplot
 GP
 if [ "$QUICK" != 1 ] && [ "$MINUTES" = 10 ]; then cp "$SVG" "$JS_ROOT/docs/seed_scenario.svg"; fi
