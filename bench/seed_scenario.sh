@@ -498,8 +498,8 @@ bench_log "summary"
 	echo
 	echo "## Picture"
 	echo
-	echo "\`$(basename "$SVG")\`: per second of the minute, the mean number of running jobs (top) and the API p95"
-	echo "latency (bottom, log scale) of phases A, B and D."
+	echo "\`$(basename "$SVG")\`: one panel per phase (A, B, D, one above the other), per second of the minute: the"
+	echo "mean number of running jobs (bars) and the API p95 latency (line, right axis, log scale)."
 	echo
 	echo "## Run outcomes (raw statuses)"
 	echo

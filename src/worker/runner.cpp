@@ -316,6 +316,9 @@ GroupBusyLocked(SharedState *sh)
 		if (i == run.slotno || s->spec.roleoid != run.spec.roleoid ||
 		    strcmp(s->spec.exclusive_group, run.spec.exclusive_group) != 0)
 			continue;
+		/* The job's own runs are ordered by its overlap policy (queue: run after it), unless it allows overlaps. */
+		if (s->spec.jobid == run.spec.jobid && run.spec.overlap != kOverlapAllow)
+			continue;
 		core::GroupPeerState state = s->state == kSlotRunning  ? core::GroupPeerState::kExecuting
 		                             : s->state == kSlotQueued ? core::GroupPeerState::kQueued
 		                                                       : core::GroupPeerState::kIdle;

@@ -3,7 +3,8 @@
 # holds the group; policy wait starts the run as soon as the group is free,
 # with its real start. A group belongs to the jobs' role: another role's job
 # in a group of the same name is never skipped or delayed by it. Leaving the
-# group lets the runs overlap again. The jobs belong to two plain roles.
+# group lets the runs overlap again. A job's own earlier run is its overlap
+# policy's business (queue: run after it). The jobs belong to two plain roles.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -248,6 +249,32 @@ cmp_ok($node->safe_psql('postgres', qq{
 	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name = 'allow_1' AND scheduled_at > '$allow_from'
 	   AND status = 'succeeded' AND return_message LIKE '%(waited % s for exclusive group "g4")'}),
 	'>=', 1, 'allow + wait: a run waited for the group and says so') or diag(report("job_name = 'allow_1'"));
+
+# (h) overlap = queue with group_policy = skip: the job's own earlier run is
+# the overlap policy's business, not the group's: the next slot queues behind
+# it (and runs), it is not skipped as "group busy" by its own job.
+$node->safe_psql('postgres', q{DELETE FROM public.grp_log});
+my $queue_from = $node->safe_psql('postgres', 'BEGIN; '
+	  . schedule('grp_a', 'queue_1', '* * * * * *', 1.5, 'g5', 'skip')
+	  . q{SET ROLE grp_a; SELECT stagger_alter_job('queue_1', overlap => 'queue'); RESET ROLE;}
+	  . 'COMMIT; SELECT clock_timestamp();');
+$queue_from = (split /\n/, $queue_from)[-1];
+sleep(8);
+$node->safe_psql('postgres', q{UPDATE job_stagger.jobs SET active = false});
+wait_for($node, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
+	'every slot has a final status');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name = 'queue_1' AND scheduled_at > '$queue_from'
+	   AND return_message LIKE '%exclusive group%'}),
+	'0', 'queue + skip: no slot is skipped for the group its own run holds') or diag(report("job_name = 'queue_1'"));
+cmp_ok($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name = 'queue_1' AND scheduled_at > '$queue_from'
+	   AND status = 'succeeded' AND started_at - scheduled_at > interval '0.3 s'}),
+	'>=', 1, 'queue + skip: a slot queued behind the job\'s running run and ran') or diag(report("job_name = 'queue_1'"));
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
+	    ON a.job = 'queue_1' AND b.job = 'queue_1' AND a.started < b.started AND b.started < a.ended}),
+	'0', 'queue + skip: the job\'s own runs never overlap');
 
 $node->stop;
 done_testing();
