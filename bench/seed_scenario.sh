@@ -33,7 +33,7 @@
 # p95 per second of the minute for A, B and D.
 #
 # Usage: bench/seed_scenario.sh [--quick]       (as root, or with sudo)
-#   full:    10-minute windows starting at minute boundaries, ~37 min
+#   full:    10-minute windows starting at minute boundaries, ~33 min (measured)
 #   --quick (or BENCH_QUICK=1): 1-minute windows, every job '* * * * *', ~4.5 min
 #
 # Environment (defaults in brackets):
