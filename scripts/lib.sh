@@ -58,11 +58,16 @@ js_build_install() {
 }
 
 # Prints a free TCP port on 127.0.0.1.
+# Ports come from below the kernel's ephemeral range: a port there may be the
+# local end of any outgoing connection (a walreceiver, a psql), which nothing
+# listens on but which makes the server's bind() fail ("could not start server").
 js_free_port() {
-	local port
+	local port low=32768 _high
+	read -r low _high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	[ "$low" -gt 11024 ] || low=32768
 	for _ in $(seq 1 200); do
-		port=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		port=$((10000 + RANDOM % (low - 11000)))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && ! ss -Htan "sport = :$port" 2>/dev/null | grep -q .; then
 			echo "$port"
 			return 0
 		fi

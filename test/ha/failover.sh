@@ -155,13 +155,24 @@ SELECT 'tick$i', current_setting('port'), (SELECT min(d.scheduled_at) FROM job_s
 	q "$1" "$sql" >/dev/null
 }
 
+# pg_ctl start that shows the server log's end when the server does not come up.
+pg_start() { # datadir, log file, pg_ctl arguments...
+	local d=$1 log=$2
+	shift 2
+	js_as_pg "$PG_BIN/pg_ctl" -D "$d" -l "$log" -w -t 60 "$@" start >/dev/null || {
+		echo "--- end of $log" >&2
+		tail -n 20 "$log" >&2 || true
+		return 1
+	}
+}
+
 # Effects of a stopped node's data dir as it is on disk (what really ran there,
 # replicated or not): started on a spare port without the library, read, stopped.
 postmortem() { # datadir, output file
 	local port
 	port=$(js_free_port)
 	rm -f "$1/standby.signal" "$1/recovery.signal"
-	js_as_pg "$PG_BIN/pg_ctl" -D "$1" -l "$1/../postmortem.log" -w -t 60 -o "-p $port -c shared_preload_libraries='' -c synchronous_standby_names='' -c hot_standby=on -c archive_mode=off" start >/dev/null
+	pg_start "$1" "$1/../postmortem.log" -o "-p $port -c shared_preload_libraries='' -c synchronous_standby_names='' -c hot_standby=on -c archive_mode=off"
 	q "$port" "COPY (SELECT job, node, slot, sec, at FROM effects) TO STDOUT" >"$2"
 	js_as_pg "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null
 }
@@ -328,14 +339,14 @@ streaming_scenario() { # fast|immediate, async|sync
 	js_as_pg cp -a "$T/template" "$a"
 	pg_conf_common "$pa" a | js_as_pg tee -a "$a/postgresql.conf" >/dev/null
 	DATADIRS+=("$a" "$b")
-	js_as_pg "$PG_BIN/pg_ctl" -D "$a" -l "$dir/a.log" -w -t 60 start >/dev/null
+	pg_start "$a" "$dir/a.log"
 	setup_jobs "$pa"
 	wait_sql "$pa" "SELECT count(DISTINCT job) = $JOBS FROM effects" 20 "jobs run on the primary"
 
 	pb=$(js_free_port)
 	js_as_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$pa" -U postgres -D "$b" -R -X stream -c fast
 	pg_conf_common "$pb" b | js_as_pg tee -a "$b/postgresql.conf" >/dev/null
-	js_as_pg "$PG_BIN/pg_ctl" -D "$b" -l "$dir/b.log" -w -t 60 start >/dev/null
+	pg_start "$b" "$dir/b.log"
 	wait_sql "$pa" "SELECT count(*) = 1 FROM pg_stat_replication WHERE application_name = 'b' AND state = 'streaming'" 30 "standby streams"
 	if [ "$rep" = sync ]; then
 		q "$pa" "ALTER SYSTEM SET synchronous_standby_names = 'b'" && q "$pa" "SELECT pg_reload_conf()" >/dev/null
