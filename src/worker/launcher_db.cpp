@@ -68,6 +68,14 @@ PidOrNull(int pid, char *nulls, int i)
 	return Int32GetDatum(pid);
 }
 
+/* The command's transaction id the worker published: 0 means none yet (SQL NULL). */
+Datum
+XidOrNull(uint64 xid, char *nulls, int i)
+{
+	nulls[i] = xid == 0 ? 'n' : ' ';
+	return FullTransactionIdGetDatum(FullTransactionIdFromU64(xid));
+}
+
 char *
 GetText(HeapTuple tuple, TupleDesc desc, int col, MemoryContext mcxt)
 {
@@ -569,10 +577,9 @@ bool
 UpdateRunStarted(int64 runid, TimestampTz started_at, int pid, uint64 command_xid)
 {
 	Oid types[4] = {INT8OID, TIMESTAMPTZOID, INT4OID, XID8OID};
+	char nulls[5] = "    ";
 	Datum values[4] = {Int64GetDatum(runid), TimestampTzGetDatum(started_at), Int32GetDatum(pid),
-	                   FullTransactionIdGetDatum(FullTransactionIdFromU64(command_xid))};
-	char nulls[5] = "   n";
-	nulls[3] = command_xid == 0 ? 'n' : ' ';
+	                   XidOrNull(command_xid, nulls, 3)};
 	const char *sql = "UPDATE job_stagger.job_run_details SET status = 'running', started_at = $2, pid = $3,"
 	                  " command_xid = COALESCE($4, command_xid)"
 	                  " WHERE runid OPERATOR(pg_catalog.=) $1"
@@ -598,8 +605,7 @@ UpdateRunFinished(int64 runid, const char *status, const char *message, Timestam
 	values[3] = TimeOrNull(started_at, nulls, 3);
 	values[4] = TimestampTzGetDatum(ended_at);
 	values[5] = PidOrNull(pid, nulls, 5);
-	values[6] = FullTransactionIdGetDatum(FullTransactionIdFromU64(command_xid));
-	nulls[6] = command_xid == 0 ? 'n' : ' ';
+	values[6] = XidOrNull(command_xid, nulls, 6);
 	const char *sql = "UPDATE job_stagger.job_run_details SET status = $2, return_message = $3,"
 	                  " started_at = COALESCE($4, started_at), ended_at = $5, pid = COALESCE($6, pid),"
 	                  " command_xid = COALESCE($7, command_xid)"
