@@ -16,6 +16,19 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use JobStagger::Test;
 
+# A streaming standby of $primary, named s_$tag, started and caught up.
+sub start_standby
+{
+	my ($primary, $tag) = @_;
+	$primary->backup('base');
+	my $standby = PostgreSQL::Test::Cluster->new("s_$tag");
+	$standby->init_from_backup($primary, 'base', has_streaming => 1);
+	$standby->append_conf('postgresql.conf', "cluster_name = 's_$tag'\n");
+	$standby->start;
+	$primary->wait_for_catchup($standby);
+	return $standby;
+}
+
 sub run_case
 {
 	my ($mode, $sync, $lag) = @_;
@@ -31,12 +44,7 @@ sub run_case
 		SELECT stagger_schedule('tick_b', '* * * * * *',
 		    'INSERT INTO effects (node, pid) VALUES (current_setting(''cluster_name''), pg_backend_pid())');
 	});
-	$primary->backup('base');
-	my $standby = PostgreSQL::Test::Cluster->new("s_$tag");
-	$standby->init_from_backup($primary, 'base', has_streaming => 1);
-	$standby->append_conf('postgresql.conf', "cluster_name = 's_$tag'\n");
-	$standby->start;
-	$primary->wait_for_catchup($standby);
+	my $standby = start_standby($primary, $tag);
 	if ($sync)
 	{
 		$primary->safe_psql('postgres', qq{ALTER SYSTEM SET synchronous_standby_names = 's_$tag'; SELECT pg_reload_conf();});
@@ -169,12 +177,7 @@ sub xid_case
 		CREATE TRIGGER hold_end BEFORE UPDATE ON job_stagger.job_run_details
 		    FOR EACH ROW EXECUTE FUNCTION hold_end();
 	});
-	$primary->backup('base');
-	my $standby = PostgreSQL::Test::Cluster->new("s_$tag");
-	$standby->init_from_backup($primary, 'base', has_streaming => 1);
-	$standby->append_conf('postgresql.conf', "cluster_name = 's_$tag'\n");
-	$standby->start;
-	$primary->wait_for_catchup($standby);
+	my $standby = start_standby($primary, $tag);
 	$primary->safe_psql('postgres', qq{ALTER SYSTEM SET synchronous_standby_names = 's_$tag'; SELECT pg_reload_conf();});
 	wait_for($primary, q{SELECT count(*) = 1 FROM pg_stat_replication WHERE sync_state = 'sync'},
 		"$tag: standby is synchronous");

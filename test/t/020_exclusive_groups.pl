@@ -46,6 +46,25 @@ sub report
 		  FROM job_stagger.job_run_details WHERE $where});
 }
 
+# Deactivates every job and waits until each slot has a final status.
+sub stop_jobs
+{
+	$node->safe_psql('postgres', q{UPDATE job_stagger.jobs SET active = false});
+	wait_for($node, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
+		'every slot has a final status');
+}
+
+# Pairs of logged commands of jobs $ja and $jb that executed at the same time
+# (by their own clocks); with $ja = $jb, pairs of two runs of that job.
+sub overlapping_runs
+{
+	my ($ja, $jb) = @_;
+	return $node->safe_psql('postgres', qq{
+		SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
+		    ON a.job = '$ja' AND b.job = '$jb' AND a.started < b.ended AND b.started < a.ended
+		   AND (a.job <> b.job OR a.started < b.started)});
+}
+
 # All jobs in one transaction: one reload gives every job the same first slot.
 # a: skip group g1 of grp_a; b: wait group g2 of grp_a; d: grp_b's jobs in
 # groups of the same names, firing at the same instants.
@@ -66,9 +85,7 @@ is($node->safe_psql('postgres', q{
 
 sleep(14);
 my $stop_at = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
-$node->safe_psql('postgres', q{UPDATE job_stagger.jobs SET active = false});
-wait_for($node, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
-	'every slot has a final status');
+stop_jobs();
 # the slots judged: due before the stop (none cut short by the deactivation)
 my $judged = "scheduled_at < '$stop_at'::timestamptz - interval '2 s'";
 
@@ -171,17 +188,13 @@ is($node->safe_psql('postgres', q{
 	 WHERE job_name IN ('skip_1', 'skip_2')}), 'none:skip,none:skip', 'both jobs left the group (policy kept)');
 sleep(8);
 $stop_at = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
-$node->safe_psql('postgres', q{UPDATE job_stagger.jobs SET active = false});
-wait_for($node, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
-	'every slot has a final status');
+stop_jobs();
 $judged = "scheduled_at > '$left_at'::timestamptz AND scheduled_at < '$stop_at'::timestamptz - interval '2 s'";
 is($node->safe_psql('postgres', qq{
 	SELECT count(*) FILTER (WHERE status <> 'succeeded') FROM job_stagger.job_run_details
 	 WHERE job_name IN ('skip_1', 'skip_2') AND $judged}),
 	'0', 'out of the group: no slot skipped') or diag(report("job_name IN ('skip_1', 'skip_2')"));
-cmp_ok($node->safe_psql('postgres', q{
-	SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
-	    ON a.job = 'skip_1' AND b.job = 'skip_2' AND a.started < b.ended AND b.started < a.ended}),
+cmp_ok(overlapping_runs('skip_1', 'skip_2'),
 	'>=', 1, 'out of the group: their runs overlap again');
 
 # (f) with job_stagger.max_running_jobs = 2: the cap counts executing runs
@@ -201,9 +214,7 @@ my $cap_from = $node->safe_psql('postgres', 'BEGIN; '
 $cap_from = (split /\n/, $cap_from)[-1];
 sleep(13);
 $stop_at = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
-$node->safe_psql('postgres', q{UPDATE job_stagger.jobs SET active = false});
-wait_for($node, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
-	'every slot has a final status');
+stop_jobs();
 $judged = "scheduled_at > '$cap_from'::timestamptz AND scheduled_at < '$stop_at'::timestamptz - interval '3 s'";
 cmp_ok($node->safe_psql('postgres', qq{
 	SELECT count(DISTINCT scheduled_at) FROM job_stagger.job_run_details WHERE job_name LIKE 'cap%' AND $judged}),
@@ -211,9 +222,7 @@ cmp_ok($node->safe_psql('postgres', qq{
 is($node->safe_psql('postgres', qq{
 	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name LIKE 'cap%' AND $judged AND status <> 'succeeded'}),
 	'0', 'cap: nothing skipped') or diag(report("job_name LIKE 'cap%'"));
-is($node->safe_psql('postgres', q{
-	SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
-	    ON a.job = 'capw_1' AND b.job = 'capw_2' AND a.started < b.ended AND b.started < a.ended}),
+is(overlapping_runs('capw_1', 'capw_2'),
 	'0', 'cap: the group stays exclusive');
 cmp_ok($node->safe_psql('postgres', q{
 	SELECT coalesce(max((SELECT count(*) FROM public.grp_log b WHERE b.started <= a.started AND b.ended > a.started)), 0)
@@ -234,12 +243,8 @@ my $allow_from = $node->safe_psql('postgres', 'BEGIN; '
 	  . 'COMMIT; SELECT clock_timestamp();');
 $allow_from = (split /\n/, $allow_from)[-1];
 sleep(9);
-$node->safe_psql('postgres', q{UPDATE job_stagger.jobs SET active = false});
-wait_for($node, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
-	'every slot has a final status');
-is($node->safe_psql('postgres', q{
-	SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
-	    ON a.job = 'allow_1' AND b.job = 'allow_1' AND a.started < b.started AND b.started < a.ended}),
+stop_jobs();
+is(overlapping_runs('allow_1', 'allow_1'),
 	'0', 'allow + wait: the job\'s own runs never overlap');
 cmp_ok($node->safe_psql('postgres', qq{
 	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name = 'allow_1' AND scheduled_at > '$allow_from'
@@ -260,9 +265,7 @@ my $queue_from = $node->safe_psql('postgres', 'BEGIN; '
 	  . 'COMMIT; SELECT clock_timestamp();');
 $queue_from = (split /\n/, $queue_from)[-1];
 sleep(8);
-$node->safe_psql('postgres', q{UPDATE job_stagger.jobs SET active = false});
-wait_for($node, q{SELECT count(*) = 0 FROM job_stagger.job_run_details WHERE status IN ('starting', 'running')},
-	'every slot has a final status');
+stop_jobs();
 is($node->safe_psql('postgres', qq{
 	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name = 'queue_1' AND scheduled_at > '$queue_from'
 	   AND return_message LIKE '%exclusive group%'}),
@@ -271,9 +274,7 @@ cmp_ok($node->safe_psql('postgres', qq{
 	SELECT count(*) FROM job_stagger.job_run_details WHERE job_name = 'queue_1' AND scheduled_at > '$queue_from'
 	   AND status = 'succeeded' AND started_at - scheduled_at > interval '0.3 s'}),
 	'>=', 1, 'queue + skip: a slot queued behind the job\'s running run and ran') or diag(report("job_name = 'queue_1'"));
-is($node->safe_psql('postgres', q{
-	SELECT count(*) FROM public.grp_log a JOIN public.grp_log b
-	    ON a.job = 'queue_1' AND b.job = 'queue_1' AND a.started < b.started AND b.started < a.ended}),
+is(overlapping_runs('queue_1', 'queue_1'),
 	'0', 'queue + skip: the job\'s own runs never overlap');
 
 $node->stop;
