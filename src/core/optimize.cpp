@@ -107,7 +107,7 @@ BuildModel(const std::vector<SimJob> &input, const SimOptions &options, Interrup
 /* The search state: the profile of the placed jobs. */
 class Search {
 public:
-	Search(Model &m) : m_(m), profile_(m.span, m.jobs.size())
+	Search(Model &m) : m_(m), profile_(m.span)
 	{
 		for (OptJob &j : m_.jobs)
 			if (!j.movable)

@@ -134,6 +134,25 @@ TEST(Optimize, ThreeMovableJobsMatchBruteForce)
 	ExpectExactOptimum(jobs, SimHorizon(120));
 }
 
+TEST(Optimize, AGroupAlreadyOverlappingAbsorbsAnotherMember)
+{
+	/*
+	 * Two pinned members overlap at 0-29, a third runs at 30-54: the fourth
+	 * adds no group second only at offsets 0-10 and 55-59 (its 20 s then lie
+	 * in 55-59 and in 0-29), and 55 overlaps the fewest seconds (15 s with two jobs).
+	 */
+	const std::vector<SimJob> jobs{
+	    SimJobOf("* * * * *", 0, 30, "g", true),
+	    SimJobOf("* * * * *", 0, 30, "g", true),
+	    SimJobOf("* * * * *", 30, 25, "g", true),
+	    SimJobOf("* * * * *", 40, 20, "g"),
+	};
+	const OptimizeResult r = Optimize(jobs, SimHorizon(kHour));
+	EXPECT_EQ(r.offsets[3], 55);
+	EXPECT_EQ(r.group_overlap_after, 30 * 60);
+	ExpectExactOptimum(jobs, SimHorizon(180));
+}
+
 TEST(Optimize, RandomPairsMatchBruteForce)
 {
 	std::mt19937 rng(11);
