@@ -165,8 +165,9 @@ FillRunning(const std::vector<std::vector<RunWindow>> &windows, const Span &span
 		}
 	r.running.resize(static_cast<std::size_t>(length));
 	r.peak_at = span.from;
-	std::array<double, kSecondsPerMinute> sums{};
+	std::array<std::int64_t, kSecondsPerMinute> sums{};
 	std::array<std::int64_t, kSecondsPerMinute> counts{};
+	auto second = static_cast<std::size_t>(FloorMod(span.from, kSecondsPerMinute));
 	std::int32_t running = 0;
 	for (std::int64_t t = 0; t < length; t++) {
 		running += diff[static_cast<std::size_t>(t)];
@@ -178,13 +179,13 @@ FillRunning(const std::vector<std::vector<RunWindow>> &windows, const Span &span
 		}
 		r.overlap_seconds += std::max(0, running - 1);
 		r.busy_seconds += running >= 1 ? 1 : 0;
-		const auto second = static_cast<std::size_t>(FloorMod(span.from + t, kSecondsPerMinute));
 		r.peak_by_second[second] = std::max(r.peak_by_second[second], static_cast<int>(running));
 		sums[second] += running;
 		counts[second]++;
+		second = second + 1 == kSecondsPerMinute ? 0 : second + 1;
 	}
 	for (std::size_t s = 0; s < sums.size(); s++)
-		r.mean_by_second[s] = counts[s] == 0 ? 0.0 : sums[s] / static_cast<double>(counts[s]);
+		r.mean_by_second[s] = counts[s] == 0 ? 0.0 : static_cast<double>(sums[s]) / static_cast<double>(counts[s]);
 }
 
 std::int64_t
