@@ -4,7 +4,8 @@
  * and 10 minutes, hourly, daily at various times, weekdays only, a few
  * 6-field and interval jobs; durations 1-60 s; one job in ten in one of
  * n/20 exclusive groups; random starting offsets.
- * Counters: peak / overlap before and after (optimiser), peak (simulator).
+ * Counters: group overlap / peak / overlap before and after and jobs moved
+ * (optimiser), peak (simulator).
  */
 #include "core/simulate.hpp"
 
@@ -102,6 +103,8 @@ BM_Optimize(benchmark::State &state)
 	state.counters["peak_after"] = r.peak_after;
 	state.counters["overlap_before"] = static_cast<double>(r.overlap_before);
 	state.counters["overlap_after"] = static_cast<double>(r.overlap_after);
+	state.counters["group_before"] = static_cast<double>(r.group_overlap_before);
+	state.counters["group_after"] = static_cast<double>(r.group_overlap_after);
 	state.counters["moved"] = r.moved;
 }
 BENCHMARK(BM_Optimize)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);

@@ -97,7 +97,10 @@ MergedWindows(const std::vector<Instant> &fires, std::int64_t shift, std::int64_
               Instant clip_end, std::vector<RunWindow> &out)
 {
 	out.clear();
-	for (const Instant fire : fires) {
+	/* Fires whose runs end by clip_from are skipped without a look (a long look-back makes them many). */
+	const auto first = std::upper_bound(fires.begin(), fires.end(), clip_from - shift - duration);
+	for (auto it = first; it != fires.end(); ++it) {
+		const Instant fire = *it;
 		const Instant start = std::max(fire + shift, clip_from);
 		const Instant end = std::min(fire + shift + duration, clip_end);
 		if (start >= end)

@@ -105,6 +105,42 @@ TEST(Simulate, RunsStartedBeforeTheHorizonSpillIn)
 	EXPECT_EQ(r.pairs[0].first_overlap, kSimFrom + 10);
 }
 
+TEST(Simulate, RunsLongerThanTheHorizonLookBackFar)
+{
+	/* A daily 11:00 job running 2 days: the runs of the last two days cover a whole day from 12:00. */
+	const SimJob job = SimJobOf("0 11 * * *", 0, 2 * 86400);
+	const std::vector<RunWindow> runs = JobRuns(job, SimHorizon(86400));
+	ASSERT_EQ(runs.size(), 1U);
+	EXPECT_EQ(runs[0].start, kSimFrom);
+	EXPECT_EQ(runs[0].end, kSimFrom + 86400);
+	/* Durations are clamped to kMaxSimDurationSeconds: a weekly job "running" 30 days covers 7 days. */
+	const SimJob weekly = SimJobOf("0 12 * * 6", 0, 30 * 86400); /* 2026-11-28 is a Saturday */
+	const std::vector<RunWindow> week = JobRuns(weekly, SimHorizon(14 * 86400));
+	ASSERT_EQ(week.size(), 1U);
+	EXPECT_EQ(week[0].start, kSimFrom);
+	EXPECT_EQ(week[0].end, kSimFrom + 14 * 86400);
+	/* Unclamped, the Nov 1 run would last until Dec 1 and the Dec 1 run past the horizon's end (Dec 29). */
+	const SimJob monthly = SimJobOf("0 12 1 * *", 0, 30 * 86400);
+	const std::vector<RunWindow> month = JobRuns(monthly, SimHorizon(31 * 86400));
+	ASSERT_EQ(month.size(), 1U);
+	EXPECT_EQ(month[0].start, Utc(2026, 12, 1, 12));
+	EXPECT_EQ(month[0].end, Utc(2026, 12, 8, 12));
+}
+
+TEST(Simulate, EmptyInputAndClampedHorizon)
+{
+	const SimResult empty = Simulate({}, SimHorizon(10));
+	EXPECT_EQ(empty.running.size(), static_cast<std::size_t>(kMinSimHorizonSeconds));
+	EXPECT_EQ(empty.peak, 0);
+	EXPECT_EQ(empty.peak_at, kSimFrom);
+	EXPECT_EQ(empty.busy_seconds, 0);
+	EXPECT_EQ(Simulate({}, SimHorizon(400 * 86400)).running.size(), static_cast<std::size_t>(kMaxSimHorizonSeconds));
+	const OptimizeResult none = Optimize({}, SimHorizon(kHour));
+	EXPECT_TRUE(none.offsets.empty());
+	EXPECT_TRUE(none.exact);
+	EXPECT_EQ(none.moved, 0);
+}
+
 TEST(Simulate, PeakAtIsTheFirstSecondOfThePeak)
 {
 	/* Jobs 0 and 1 overlap at 25-29 of even minutes; job 2 joins them at 12:04:25 only. */
