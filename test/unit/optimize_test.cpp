@@ -342,7 +342,7 @@ TEST(Optimize, SeedScenarioFromTheStorm)
 		const OptimizeResult r = Optimize(jobs, SimHorizon(86400));
 		EXPECT_EQ(r.peak_before, 8);
 		EXPECT_EQ(r.group_overlap_after, 0) << long_runs;
-		/* Long runs: 108 s of work in the minutes when all eight fire, so 2 is the least possible peak. */
+		/* Long runs: 626 run-seconds every 10 minutes, a mean above 1 running, so 2 is the least possible peak. */
 		EXPECT_EQ(r.peak_after, long_runs ? 2 : 1);
 		if (!long_runs) {
 			EXPECT_EQ(r.overlap_after, 0);
