@@ -259,6 +259,28 @@ TEST(Optimize, NeverWorseThanTheCurrentOffsets)
 	}
 }
 
+/* The heuristic's result is a local optimum: no single job's offset change improves the objective. */
+TEST(Optimize, NoSingleMoveImprovesTheHeuristicResult)
+{
+	std::mt19937 rng(21);
+	for (int round = 0; round < 4; round++) {
+		const std::vector<SimJob> jobs = RandomJobs(rng, 12);
+		const SimOptions options = SimHorizon(2 * kHour);
+		const OptimizeResult r = Optimize(jobs, options);
+		ASSERT_FALSE(r.exact);
+		const Objective found = ObjectiveOf(jobs, r.offsets, options);
+		for (std::size_t i = 0; i < jobs.size(); i++) {
+			if (jobs[i].pinned || !OffsetMovable(jobs[i].schedule))
+				continue;
+			std::vector<int> offsets = r.offsets;
+			for (int o = 0; o < 60; o++) {
+				offsets[i] = o;
+				EXPECT_LE(found, ObjectiveOf(jobs, offsets, options)) << round << " job " << i << " offset " << o;
+			}
+		}
+	}
+}
+
 TEST(Optimize, DeterministicAndIndependentOfInputOrder)
 {
 	std::mt19937 rng(5);
