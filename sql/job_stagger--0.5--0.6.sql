@@ -38,3 +38,100 @@ SELECT j.jobid, j.job_name, coalesce(h.runs, 0)::integer, h.p50, h.p95,
 $fn$;
 COMMENT ON FUNCTION job_stagger.job_durations() IS
 'per job: p50 and p95 duration of its last 20 finished runs, and the estimate used for simulation and placement (p95, else 1 second)';
+
+/* ---- stagger_timeline (branch timeline) ---- */
+/*
+ * The picture of given runs, one character per second (see stagger_timeline):
+ * runs in seconds relative to first_minute, grouped by job in display order.
+ */
+CREATE FUNCTION job_stagger.timeline_picture(first_minute timestamptz, minutes integer, jobids bigint[],
+                                             names text[], starts integer[], ends integer[], statuses text[])
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'job_stagger_timeline_picture'
+LANGUAGE C STRICT STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION job_stagger.timeline_picture(timestamptz, integer, bigint[], text[], integer[], integer[], text[]) IS
+'the rows of stagger_timeline() for given runs (seconds relative to first_minute, grouped by job)';
+
+/*
+ * A picture of whole minutes, one character per second, readable in a plain
+ * terminal: a ruler, one row per job, the number of jobs running in each
+ * second, and a legend.
+ *   source 'history': the last `minutes` whole minutes before the current one,
+ *     from the runs the caller can see (row-level security), jobs with a run
+ *     or a skipped slot in them, by name; runs still going are drawn to the end.
+ *   source 'simulation': the next `minutes` whole minutes as the simulator
+ *     predicts them for the active jobs the caller can see.
+ */
+CREATE FUNCTION stagger_timeline(minutes integer DEFAULT 1, source text DEFAULT 'history')
+RETURNS TABLE(line text)
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_minutes constant integer := minutes;
+    v_source constant text := source;
+    v_to timestamptz := date_trunc('minute', now());
+    v_from timestamptz;
+    v_window constant integer := 60 * v_minutes;
+BEGIN
+    IF v_minutes IS NULL OR v_minutes < 1 OR v_minutes > 60 THEN
+        RAISE EXCEPTION 'invalid minutes: %', coalesce(v_minutes::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A timeline shows 1 to 60 minutes: each minute takes 61 columns of every row.';
+    END IF;
+    IF v_source IS NULL OR v_source NOT IN ('history', 'simulation') THEN
+        RAISE EXCEPTION 'invalid source: %',
+              CASE WHEN v_source IS NULL THEN 'NULL'
+                   WHEN length(v_source) > 40 THEN quote_literal(left(v_source, 40)) || '...'
+                   ELSE quote_literal(v_source) END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use ''history'' (the last whole minutes) or ''simulation'' (the next whole minutes).';
+    END IF;
+    IF v_source = 'simulation' THEN
+        RAISE EXCEPTION 'source ''simulation'' is not available yet' USING ERRCODE = 'feature_not_supported';
+    END IF;
+    v_from := v_to - make_interval(mins => v_minutes);
+    /*
+     * A run takes the seconds from its start's to its end's (at least one);
+     * a skipped slot is its scheduled second. Runs due more than a day before
+     * the picture are not read (the index on scheduled_at bounds the scan),
+     * except those still going.
+     */
+    RETURN QUERY
+    WITH runs AS (
+        SELECT d.jobid, d.job_name, d.status, d.scheduled_at,
+               CASE WHEN d.status = 'skipped' THEN d.scheduled_at
+                    ELSE coalesce(d.started_at, d.scheduled_at) END AS s_at,
+               CASE WHEN d.status = 'skipped' THEN d.scheduled_at
+                    WHEN d.ended_at IS NOT NULL THEN d.ended_at
+                    WHEN d.status IN ('starting', 'running') THEN greatest(now(), coalesce(d.started_at, d.scheduled_at))
+                    ELSE coalesce(d.started_at, d.scheduled_at) END AS e_at
+          FROM job_stagger.job_run_details d
+         WHERE d.scheduled_at < v_to
+           AND (d.scheduled_at >= v_from - interval '1 day' OR d.status IN ('starting', 'running'))
+    ), secs AS (
+        SELECT r.jobid, r.job_name, r.status, r.scheduled_at,
+               greatest(-1, least(v_window, floor(extract(epoch FROM r.s_at) - extract(epoch FROM v_from))))::integer AS s,
+               greatest(-1, least(v_window + 1, ceil(extract(epoch FROM r.e_at) - extract(epoch FROM v_from))))::integer AS e
+          FROM runs r
+         WHERE r.s_at < v_to AND (r.e_at >= v_from OR r.s_at >= v_from)
+    ), named AS (
+        SELECT x.*, first_value(x.job_name) OVER (PARTITION BY x.jobid ORDER BY x.scheduled_at DESC) AS shown
+          FROM secs x
+    ), arrays AS (
+        SELECT coalesce(array_agg(n.jobid ORDER BY n.shown, n.jobid, n.s), '{}') AS jobids,
+               coalesce(array_agg(n.shown ORDER BY n.shown, n.jobid, n.s), '{}') AS names,
+               coalesce(array_agg(n.s ORDER BY n.shown, n.jobid, n.s), '{}') AS starts,
+               coalesce(array_agg(n.e ORDER BY n.shown, n.jobid, n.s), '{}') AS ends,
+               coalesce(array_agg(n.status ORDER BY n.shown, n.jobid, n.s), '{}') AS statuses
+          FROM named n
+    )
+    SELECT p.picture
+      FROM arrays a,
+           job_stagger.timeline_picture(v_from, v_minutes, a.jobids, a.names, a.starts, a.ends, a.statuses) p(picture);
+END
+$fn$;
+COMMENT ON FUNCTION stagger_timeline(integer, text) IS
+'one text row per job, 60 characters per minute (> start, # running, x failed, s skipped, . idle), and the jobs running per second: the last whole minutes (history) or the next (simulation)';
