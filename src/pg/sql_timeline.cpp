@@ -110,13 +110,13 @@ ReadRunArrays(FunctionCallInfo fcinfo, int *count)
 		if (ids_null[i] || names_null[i] || starts_null[i] || ends_null[i] || statuses_null[i])
 			continue;
 		char *status = TextDatumGetCString(statuses[i]);
-		rows[(*count)++] = RunRow{DatumGetInt64(ids[i]),
-		                          TextDatumGetCString(names[i]),
-		                          DatumGetInt32(starts[i]),
-		                          DatumGetInt32(ends[i]),
-		                          strcmp(status, "failed") == 0 || strcmp(status, "timed_out") == 0 ||
-		                              strcmp(status, "crashed") == 0,
-		                          strcmp(status, "skipped") == 0};
+		rows[(*count)++] =
+		    RunRow{DatumGetInt64(ids[i]),
+		           TextDatumGetCString(names[i]),
+		           DatumGetInt32(starts[i]),
+		           DatumGetInt32(ends[i]),
+		           strcmp(status, "failed") == 0 || strcmp(status, "timed_out") == 0 || strcmp(status, "crashed") == 0,
+		           strcmp(status, "skipped") == 0};
 	}
 	return rows;
 }
