@@ -54,6 +54,19 @@ COMMENT ON FUNCTION job_stagger.timeline_picture(timestamptz, integer, bigint[],
 'the rows of stagger_timeline() for given runs (seconds relative to first_minute, grouped by job)';
 
 /*
+ * The picture of the runs the simulator predicts for the active jobs the
+ * caller can see, each lasting its given whole seconds (1 if not given).
+ */
+CREATE FUNCTION job_stagger.timeline_simulation(first_minute timestamptz, minutes integer, jobids bigint[],
+                                                seconds integer[])
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'job_stagger_timeline_simulation'
+LANGUAGE C STRICT STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION job_stagger.timeline_simulation(timestamptz, integer, bigint[], integer[]) IS
+'the rows of stagger_timeline(minutes, ''simulation''): predicted runs of the visible active jobs from first_minute on';
+
+/*
  * A picture of whole minutes, one character per second, readable in a plain
  * terminal: a ruler, one row per job, the number of jobs running in each
  * second, and a legend.
@@ -61,7 +74,8 @@ COMMENT ON FUNCTION job_stagger.timeline_picture(timestamptz, integer, bigint[],
  *     from the runs the caller can see (row-level security), jobs with a run
  *     or a skipped slot in them, by name; runs still going are drawn to the end.
  *   source 'simulation': the next `minutes` whole minutes as the simulator
- *     predicts them for the active jobs the caller can see.
+ *     predicts them for the active jobs the caller can see, by name, each
+ *     run lasting its job_durations() estimate rounded up to whole seconds.
  */
 CREATE FUNCTION stagger_timeline(minutes integer DEFAULT 1, source text DEFAULT 'history')
 RETURNS TABLE(line text)
@@ -90,7 +104,15 @@ BEGIN
                   HINT = 'Use ''history'' (the last whole minutes) or ''simulation'' (the next whole minutes).';
     END IF;
     IF v_source = 'simulation' THEN
-        RAISE EXCEPTION 'source ''simulation'' is not available yet' USING ERRCODE = 'feature_not_supported';
+        /* durations: job_durations()'s estimate rounded up to whole seconds */
+        RETURN QUERY
+        SELECT p.picture
+          FROM (SELECT coalesce(array_agg(d.jobid), '{}') AS jobids,
+                       coalesce(array_agg(least(ceil(extract(epoch FROM d.estimate)), 2147483647)::integer), '{}')
+                           AS seconds
+                  FROM job_stagger.job_durations() d) a,
+               job_stagger.timeline_simulation(v_to + interval '1 minute', v_minutes, a.jobids, a.seconds) p(picture);
+        RETURN;
     END IF;
     v_from := v_to - make_interval(mins => v_minutes);
     /*

@@ -56,6 +56,40 @@ SELECT count(*) AS rows, min(length(line)) FILTER (WHERE line NOT LIKE 'legend:%
   FROM stagger_timeline(60);
 ROLLBACK;
 
+-- simulation: the next minutes, from the active jobs the caller can see
+BEGIN;
+SET LOCAL job_stagger.enabled = on;
+SELECT stagger_schedule('sim_a', '* * * * *', 'SELECT 1', 5) > 0 AS scheduled;
+SELECT stagger_schedule('sim_b', '* * * * *', 'SELECT 1', 7) > 0 AS scheduled;
+SELECT stagger_schedule('sim_six', '30 * * * * *', 'SELECT 1') > 0 AS scheduled;
+SELECT stagger_schedule('sim_off', '* * * * *', 'SELECT 1', 50, active => false) > 0 AS scheduled;
+-- sim_a ran for 2.2 s: its estimate rounds up to 3 s and it meets sim_b at :07; the others take 1 s
+INSERT INTO job_stagger.job_run_details
+    (jobid, job_name, username, database, command, status, scheduled_at, nominal_at, started_at, ended_at,
+     stagger_enabled, offset_seconds, effective_schedule)
+SELECT jobid, job_name, username, database, command, 'succeeded', now() - interval '1 day', now() - interval '1 day',
+       now() - interval '1 day', now() - interval '1 day' + interval '2.2 s', true, 5, '5 * * * * *'
+  FROM job_stagger.jobs WHERE job_name = 'sim_a';
+SELECT job_name, estimate FROM job_stagger.job_durations() ORDER BY job_name;
+SELECT pg_temp.masked(line) FROM stagger_timeline(2, 'simulation');
+-- job_stagger.offsets overrides the table's offset
+SET LOCAL job_stagger.offsets = 'sim_b=40';
+SELECT pg_temp.masked(line) FROM stagger_timeline(1, 'simulation');
+-- staggering off: every 5-field job at :00
+SET LOCAL job_stagger.enabled = off;
+SELECT pg_temp.masked(line) FROM stagger_timeline(1, 'simulation');
+-- the first minute is the next one, in the session's time zone
+SET LOCAL timezone = 'Asia/Kolkata';
+SELECT substr(line, 22, 5) = to_char(date_trunc('minute', now()) + interval '1 minute', 'HH24:MI') AS next_minute
+  FROM stagger_timeline(1, 'simulation') LIMIT 1;
+-- a plain role sees its own jobs only (none)
+SET LOCAL ROLE tl_b;
+SELECT pg_temp.masked(line) FROM stagger_timeline(1, 'simulation');
+ROLLBACK;
+-- the simulation function checks its own arguments
+SELECT * FROM job_stagger.timeline_simulation(now(), 61, '{}', '{}');
+SELECT * FROM job_stagger.timeline_simulation(now(), 1, '{1}', '{}');
+
 -- nothing in the picture: the ruler, the running row and the legend
 SELECT pg_temp.masked(line) FROM stagger_timeline(1, 'history');
 

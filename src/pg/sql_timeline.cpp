@@ -8,13 +8,26 @@
  *       starts, ends, statuses): runs given in seconds relative to first_minute,
  *       grouped by job in display order (a new row starts where the jobid changes).
  *
+ *   job_stagger.timeline_simulation(first_minute, minutes, jobids, seconds):
+ *       the runs the simulator predicts for the active jobs the caller can
+ *       see (offsets from job_stagger.offsets first, job_stagger.enabled and
+ *       timezone of the session), each lasting its given whole seconds (1 if
+ *       not given), by name.
+ *
  * Minute labels are HH:MM of each minute in the session's TimeZone.
  */
+#include "core/simulate.hpp"
 #include "core/timeline.hpp"
 #include "pg/bridge.hpp"
+#include "pg/guc.hpp"
+#include "pg/job_cache.hpp"
+#include "pg/overrides.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 extern "C" {
@@ -31,6 +44,8 @@ extern "C" {
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 }
+
+#include "pg/pg_time.hpp"
 
 namespace {
 
@@ -147,11 +162,83 @@ ReturnLines(FunctionCallInfo fcinfo, const Lines &lines)
 	}
 }
 
+/* Given durations by jobid: (jobid, seconds) pairs from the array arguments 2 and 3, sorted by jobid. */
+int64 *
+ReadDurations(FunctionCallInfo fcinfo, int *count)
+{
+	Datum *ids, *seconds;
+	bool *ids_null, *seconds_null;
+	int n = Elements(PG_GETARG_ARRAYTYPE_P(2), INT8OID, &ids, &ids_null);
+	if (Elements(PG_GETARG_ARRAYTYPE_P(3), INT4OID, &seconds, &seconds_null) != n)
+		ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("jobids and seconds differ in length")));
+	int64 *pairs = static_cast<int64 *>(palloc(sizeof(int64) * 2 * (n + 1)));
+	*count = 0;
+	for (int i = 0; i < n; i++) {
+		if (ids_null[i] || seconds_null[i])
+			continue;
+		pairs[2 * *count] = DatumGetInt64(ids[i]);
+		pairs[2 * *count + 1] = DatumGetInt32(seconds[i]);
+		(*count)++;
+	}
+	return pairs;
+}
+
+/* The jobs to simulate, by name then jobid, with offsets overridden and durations (C++). */
+std::vector<js::core::SimJob>
+SimJobs(const js::pg::JobMap &jobs, const js::pg::OverrideList &overrides, const int64 *durations, int ndurations,
+        js::core::InterruptCheck &check)
+{
+	std::map<std::string, int> offsets;
+	for (int i = 0; i < overrides.count; i++)
+		offsets[overrides.names[i]] = overrides.offsets[i];
+	std::map<int64, int64> seconds;
+	for (int i = 0; i < ndurations; i++)
+		seconds[durations[2 * i]] = durations[2 * i + 1];
+	std::vector<js::core::SimJob> out;
+	for (const auto &[jobid, job] : jobs) {
+		if (check.Step())
+			break;
+		if (!job.schedule_ok)
+			continue;
+		js::core::SimJob sim;
+		sim.jobid = jobid;
+		sim.name = job.name;
+		sim.schedule = job.schedule;
+		auto o = offsets.find(job.name);
+		sim.offset = o != offsets.end() ? o->second : job.table_offset;
+		auto d = seconds.find(jobid);
+		sim.duration_seconds = static_cast<int>(
+		    std::clamp<int64>(d != seconds.end() ? d->second : 1, 1, js::core::kMaxSimDurationSeconds));
+		out.push_back(std::move(sim));
+	}
+	std::sort(out.begin(), out.end(), [](const js::core::SimJob &a, const js::core::SimJob &b) {
+		return std::tie(a.name, a.jobid) < std::tie(b.name, b.jobid);
+	});
+	return out;
+}
+
+/* Each job's predicted run windows, in seconds relative to options.from (C++; false if cancelled). */
+bool
+SimulatedRows(const std::vector<js::core::SimJob> &jobs, const js::core::SimOptions &options,
+              js::core::InterruptCheck &check, js::core::TimelineInput &input)
+{
+	for (const js::core::SimJob &job : jobs) {
+		if (check.PollNow())
+			return false;
+		js::core::TimelineJob row{job.name, {}};
+		for (const js::core::RunWindow &w : js::core::JobRuns(job, options))
+			row.runs.push_back(js::core::TimelineRun{w.start - options.from, w.end - options.from, false, false});
+		input.jobs.push_back(std::move(row));
+	}
+	return true;
+}
+
 } // namespace
 
 extern "C" {
 
 PG_FUNCTION_INFO_V1(job_stagger_timeline_picture);
+PG_FUNCTION_INFO_V1(job_stagger_timeline_simulation);
 
 /*
  * job_stagger.timeline_picture(first_minute timestamptz, minutes integer,
@@ -182,6 +269,44 @@ job_stagger_timeline_picture(PG_FUNCTION_ARGS)
 				input.jobs.push_back(js::core::TimelineJob{r.name, {}});
 			input.jobs.back().runs.push_back(js::core::TimelineRun{r.start, r.end, r.failed, r.skipped});
 		}
+		return Render(input, interrupt, &lines);
+	});
+	ReturnLines(fcinfo, lines);
+	return (Datum)0;
+}
+
+/*
+ * job_stagger.timeline_simulation(first_minute timestamptz, minutes integer,
+ *   jobids bigint[], seconds integer[]) RETURNS SETOF text
+ */
+Datum
+job_stagger_timeline_simulation(PG_FUNCTION_ARGS)
+{
+	TimestampTz first = PG_GETARG_TIMESTAMPTZ(0);
+	int32 minutes = PG_GETARG_INT32(1);
+	CheckMinutes(minutes);
+	char **labels = MinuteLabels(first, minutes);
+	int ndurations = 0;
+	int64 *durations = ReadDurations(fcinfo, &ndurations);
+	js::pg::OverrideList overrides = js::pg::ParseOverrides(js::pg::guc_offsets);
+	js::pg::WarnOverrideErrors(overrides);
+	const js::pg::JobMap &jobs = js::pg::ActiveJobs();
+	const bool enabled = js::pg::guc_enabled;
+	Lines lines = {nullptr, 0};
+
+	js::pg::CallCore([&](const js::core::Interrupt &interrupt) {
+		js::core::InterruptCheck check(interrupt);
+		js::core::SimOptions options;
+		options.tz = js::pg::CurrentTimeZone();
+		options.from = js::pg::TimestampToInstant(first);
+		options.horizon_seconds = static_cast<std::int64_t>(minutes) * js::core::kTimelineSecondsPerMinute;
+		options.stagger_enabled = enabled;
+		js::core::TimelineInput input;
+		input.minutes = minutes;
+		input.minute_labels.assign(labels, labels + minutes);
+		std::vector<js::core::SimJob> sim = SimJobs(jobs, overrides, durations, ndurations, check);
+		if (check.Stopped() || !SimulatedRows(sim, options, check, input))
+			return false;
 		return Render(input, interrupt, &lines);
 	});
 	ReturnLines(fcinfo, lines);

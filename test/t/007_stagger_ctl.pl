@@ -210,6 +210,9 @@ like($err, qr/^stagger-ctl: invalid --minutes "61": expected a whole number from
 	'timeline --minutes 61: message');
 ($rc, $out, $err) = ctl([ '-d', $connstr, 'timeline', '--source', 'future' ]);
 is($rc, 2, 'timeline --source future: exit code 2');
+($out, $err) = ctl_ok([ 'timeline', '--source', 'simulation', '--minutes', '2' ], 0, 'timeline --source simulation');
+like($out, qr/^job {17}(\|\d\d:\d\d {5}10[ 0-9]{48}){2}\|\nrunning {13}(\|\.{60}){2}\|\nlegend: /,
+	'timeline --source simulation: two minutes, no active job');
 ($rc, $out, $err) = ctl([ 'timeline', '--help' ]);
 like($out, qr/stagger-ctl \[-d CONNINFO\] timeline \[--minutes N\] \[--source history\|simulation\]/,
 	'timeline --help');

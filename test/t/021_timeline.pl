@@ -2,7 +2,8 @@
 # with pg_sleep durations run for a whole minute, and the history picture of
 # that minute shows each run at its second, as long as it ran, the failure as
 # an 'x', and one job at a time in the running row. The checks are shown to
-# reject a picture one second off.
+# reject a picture one second off. The simulation of the next minute shows
+# the same jobs at their offsets for their estimated durations.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -89,6 +90,30 @@ for my $s (0 .. 59)
 }
 is($row{running}, $expected, 'the running row counts the jobs running in each second');
 unlike($row{running} // '', qr/[2-9+]/, 'staggered: one job at a time');
+
+# The simulation of the next minute: each job at its offset, for its job_durations() estimate
+# rounded up to whole seconds (failures are not predicted).
+$out = $node->safe_psql(
+	'postgres', q{
+	BEGIN;
+	SELECT line FROM stagger_timeline(1, 'simulation');
+	SELECT job_name || '=' || ceil(extract(epoch FROM estimate))::int FROM job_stagger.job_durations();
+	SELECT 'next=' || to_char(date_trunc('minute', now()) + interval '1 minute', 'HH24:MI');
+	COMMIT;});
+note($out);
+@lines = split /\n/, $out;
+my %estimate = map { split /=/ } grep { /^\w+=[\d:]+$/ } @lines;
+%row = map { /^(\S+)\s+\|(.{60})\|$/ ? ($1 => $2) : () } @lines;
+like($lines[0], qr/^job {17}\|\Q$estimate{next}\E     10/, 'simulation: the ruler starts at the next minute');
+for my $job (@jobs)
+{
+	my ($name, $offset) = @$job;
+	my $len = $estimate{$name} // 0;
+	my $run = '>' . '#' x ($len - 1);
+	is($row{$name}, '.' x $offset . $run . '.' x (60 - $offset - $len),
+		"simulation: $name from second $offset for its estimate of $len s");
+}
+ok($estimate{tl_b} >= 4 && $estimate{tl_b} <= 5, 'simulation: tl_b is estimated from its runs of 4 s');
 
 $node->stop;
 done_testing();
