@@ -42,7 +42,8 @@ COMMENT ON FUNCTION job_stagger.job_durations() IS
 /* ---- stagger_timeline (branch timeline) ---- */
 /*
  * The picture of given runs, one character per second (see stagger_timeline):
- * runs in seconds relative to first_minute, grouped by job in display order.
+ * runs in seconds relative to first_minute, in any order. One row per jobid,
+ * named after its latest run (the greatest start), by name then jobid.
  */
 CREATE FUNCTION job_stagger.timeline_picture(first_minute timestamptz, minutes integer, jobids bigint[],
                                              names text[], starts integer[], ends integer[], statuses text[])
@@ -51,7 +52,7 @@ AS 'MODULE_PATHNAME', 'job_stagger_timeline_picture'
 LANGUAGE C STRICT STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION job_stagger.timeline_picture(timestamptz, integer, bigint[], text[], integer[], integer[], text[]) IS
-'the rows of stagger_timeline() for given runs (seconds relative to first_minute, grouped by job)';
+'the rows of stagger_timeline() for given runs (seconds relative to first_minute): one per jobid, by name';
 
 /*
  * The picture of the runs the simulator predicts for the active jobs the
@@ -88,6 +89,7 @@ DECLARE
     v_source constant text := source;
     v_to timestamptz := date_trunc('minute', now());
     v_from timestamptz;
+    v_epoch double precision;
     v_window constant integer := 60 * v_minutes;
 BEGIN
     IF v_minutes IS NULL OR v_minutes < 1 OR v_minutes > 60 THEN
@@ -115,15 +117,17 @@ BEGIN
         RETURN;
     END IF;
     v_from := v_to - make_interval(mins => v_minutes);
+    v_epoch := date_part('epoch', v_from);
     /*
      * A run takes the seconds from its start's to its end's (at least one);
      * a skipped slot is its scheduled second. Runs due more than a day before
      * the picture are not read (the index on scheduled_at bounds the scan),
-     * except those still going.
+     * except those still going. No sorting here: timeline_picture groups the
+     * runs by job and orders the jobs.
      */
     RETURN QUERY
     WITH runs AS (
-        SELECT d.jobid, d.job_name, d.status, d.scheduled_at,
+        SELECT d.jobid, d.job_name, d.status,
                CASE WHEN d.status = 'skipped' THEN d.scheduled_at
                     ELSE coalesce(d.started_at, d.scheduled_at) END AS s_at,
                CASE WHEN d.status = 'skipped' THEN d.scheduled_at
@@ -134,21 +138,16 @@ BEGIN
          WHERE d.scheduled_at < v_to
            AND (d.scheduled_at >= v_from - interval '1 day' OR d.status IN ('starting', 'running'))
     ), secs AS (
-        SELECT r.jobid, r.job_name, r.status, r.scheduled_at,
-               greatest(-1, least(v_window, floor(extract(epoch FROM r.s_at) - extract(epoch FROM v_from))))::integer AS s,
-               greatest(-1, least(v_window + 1, ceil(extract(epoch FROM r.e_at) - extract(epoch FROM v_from))))::integer AS e
+        SELECT r.jobid, r.job_name, r.status,
+               greatest(-1, least(v_window, floor(date_part('epoch', r.s_at) - v_epoch)))::integer AS s,
+               greatest(-1, least(v_window + 1, ceil(date_part('epoch', r.e_at) - v_epoch)))::integer AS e
           FROM runs r
          WHERE r.s_at < v_to AND (r.e_at >= v_from OR r.s_at >= v_from)
-    ), named AS (
-        SELECT x.*, first_value(x.job_name) OVER (PARTITION BY x.jobid ORDER BY x.scheduled_at DESC) AS shown
-          FROM secs x
     ), arrays AS (
-        SELECT coalesce(array_agg(n.jobid ORDER BY n.shown, n.jobid, n.s), '{}') AS jobids,
-               coalesce(array_agg(n.shown ORDER BY n.shown, n.jobid, n.s), '{}') AS names,
-               coalesce(array_agg(n.s ORDER BY n.shown, n.jobid, n.s), '{}') AS starts,
-               coalesce(array_agg(n.e ORDER BY n.shown, n.jobid, n.s), '{}') AS ends,
-               coalesce(array_agg(n.status ORDER BY n.shown, n.jobid, n.s), '{}') AS statuses
-          FROM named n
+        SELECT coalesce(array_agg(x.jobid), '{}') AS jobids, coalesce(array_agg(x.job_name), '{}') AS names,
+               coalesce(array_agg(x.s), '{}') AS starts, coalesce(array_agg(x.e), '{}') AS ends,
+               coalesce(array_agg(x.status), '{}') AS statuses
+          FROM secs x
     )
     SELECT p.picture
       FROM arrays a,

@@ -5,8 +5,9 @@
  * js::core::RenderTimeline and return its rows.
  *
  *   job_stagger.timeline_picture(first_minute, minutes, jobids, names,
- *       starts, ends, statuses): runs given in seconds relative to first_minute,
- *       grouped by job in display order (a new row starts where the jobid changes).
+ *       starts, ends, statuses): runs given in seconds relative to
+ *       first_minute, in any order; one row per jobid, named after its run
+ *       with the greatest start, by name (bytewise) then jobid.
  *
  *   job_stagger.timeline_simulation(first_minute, minutes, jobids, seconds):
  *       the runs the simulator predicts for the active jobs the caller can
@@ -136,6 +137,39 @@ ReadRunArrays(FunctionCallInfo fcinfo, int *count)
 	return rows;
 }
 
+/* One job's row while the runs are grouped. */
+struct JobRows {
+	int64 jobid;
+	const RunRow *latest; /* names the row */
+	std::vector<js::core::TimelineRun> runs;
+};
+
+/* The runs as one TimelineJob per jobid, by name then jobid (C++; false if cancelled). */
+bool
+GroupRuns(const RunRow *runs, int nruns, js::core::InterruptCheck &check, js::core::TimelineInput &input)
+{
+	std::map<int64, JobRows> jobs;
+	for (int i = 0; i < nruns; i++) {
+		if (check.Step())
+			return false;
+		const RunRow &r = runs[i];
+		JobRows &job = jobs.try_emplace(r.jobid, JobRows{r.jobid, &r, {}}).first->second;
+		if (r.start >= job.latest->start)
+			job.latest = &r;
+		job.runs.push_back(js::core::TimelineRun{r.start, r.end, r.failed, r.skipped});
+	}
+	std::vector<JobRows *> order;
+	for (auto &entry : jobs)
+		order.push_back(&entry.second);
+	std::sort(order.begin(), order.end(), [](const JobRows *a, const JobRows *b) {
+		int c = std::strcmp(a->latest->name, b->latest->name);
+		return c != 0 ? c < 0 : a->jobid < b->jobid;
+	});
+	for (JobRows *job : order)
+		input.jobs.push_back(js::core::TimelineJob{job->latest->name, std::move(job->runs)});
+	return true;
+}
+
 /* The picture as palloc'd rows (C++; false if cancelled). */
 bool
 Render(js::core::TimelineInput &input, const js::core::Interrupt &interrupt, Lines *out)
@@ -261,14 +295,8 @@ job_stagger_timeline_picture(PG_FUNCTION_ARGS)
 		js::core::TimelineInput input;
 		input.minutes = minutes;
 		input.minute_labels.assign(labels, labels + minutes);
-		for (int i = 0; i < nruns; i++) {
-			if (check.Step())
-				return false;
-			const RunRow &r = runs[i];
-			if (i == 0 || r.jobid != runs[i - 1].jobid)
-				input.jobs.push_back(js::core::TimelineJob{r.name, {}});
-			input.jobs.back().runs.push_back(js::core::TimelineRun{r.start, r.end, r.failed, r.skipped});
-		}
+		if (!GroupRuns(runs, nruns, check, input))
+			return false;
 		return Render(input, interrupt, &lines);
 	});
 	ReturnLines(fcinfo, lines);
