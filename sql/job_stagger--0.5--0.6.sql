@@ -90,7 +90,7 @@ DECLARE
     v_to timestamptz := date_trunc('minute', now());
     v_from timestamptz;
     v_epoch double precision;
-    v_window constant integer := 60 * v_minutes;
+    v_window integer;
 BEGIN
     IF v_minutes IS NULL OR v_minutes < 1 OR v_minutes > 60 THEN
         RAISE EXCEPTION 'invalid minutes: %', coalesce(v_minutes::text, 'NULL')
@@ -118,6 +118,7 @@ BEGIN
     END IF;
     v_from := v_to - make_interval(mins => v_minutes);
     v_epoch := date_part('epoch', v_from);
+    v_window := 60 * v_minutes;
     /*
      * A run takes the seconds from its start's to its end's (at least one);
      * a skipped slot is its scheduled second. Runs due more than a day before

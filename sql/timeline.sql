@@ -97,6 +97,8 @@ SELECT pg_temp.masked(line) FROM stagger_timeline(1, 'history');
 SELECT * FROM stagger_timeline(NULL);
 SELECT * FROM stagger_timeline(0);
 SELECT * FROM stagger_timeline(61);
+SELECT * FROM stagger_timeline(2147483647);
+SELECT * FROM stagger_timeline(-2147483648, 'simulation');
 SELECT * FROM stagger_timeline(1, 'future');
 SELECT * FROM stagger_timeline(1, NULL);
 SELECT * FROM stagger_timeline(1, repeat('x', 1048576));
