@@ -98,11 +98,15 @@ FireIndex::Collide(int class_a, int offset_a, int class_b, int offset_b)
 std::vector<int>
 FireIndex::Candidates(int class_id)
 {
-	const CronSchedule &schedule = classes_[static_cast<std::size_t>(class_id)]->schedule;
+	Class &mine = *classes_[static_cast<std::size_t>(class_id)];
+	/* Classes only come: extend the remembered answers by the new ones. */
+	for (; mine.meets_upto < classes_.size(); mine.meets_upto++)
+		if (MightMeetPair(classes_[mine.meets_upto]->schedule, mine.schedule, gaps_))
+			mine.meets.push_back(static_cast<int>(mine.meets_upto));
 	std::vector<int> out;
-	for (std::size_t c = 0; c < classes_.size(); c++)
-		if (classes_[c]->size > 0 && MightMeetPair(classes_[c]->schedule, schedule, gaps_))
-			out.push_back(static_cast<int>(c));
+	for (const int c : mine.meets)
+		if (classes_[static_cast<std::size_t>(c)]->size > 0)
+			out.push_back(c);
 	return out;
 }
 
@@ -110,7 +114,12 @@ void
 FireIndex::AddEntry(std::int64_t jobid, const Entry &entry)
 {
 	Class &c = *classes_[static_cast<std::size_t>(entry.class_id)];
-	c.members[entry.offset].insert(jobid);
+	std::set<std::int64_t> &ids = c.members[entry.offset];
+	if (ids.empty())
+		for (int s = 0; s < kSecondsOfMinute; s++)
+			if ((entry.firing >> s & 1U) != 0)
+				c.at_second[static_cast<std::size_t>(s)] |= std::uint64_t{1} << entry.offset;
+	ids.insert(jobid);
 	c.size++;
 	for (int s = 0; s < kSecondsOfMinute; s++) {
 		c.load[static_cast<std::size_t>(s)] += static_cast<int>(entry.firing >> s & 1U);
@@ -126,8 +135,11 @@ FireIndex::RemoveEntry(std::int64_t jobid, const Entry &entry)
 	auto m = c.members.find(entry.offset);
 	if (m != c.members.end()) {
 		m->second.erase(jobid);
-		if (m->second.empty())
+		if (m->second.empty()) {
 			c.members.erase(m);
+			for (int s = 0; s < kSecondsOfMinute; s++)
+				c.at_second[static_cast<std::size_t>(s)] &= ~(std::uint64_t{1} << entry.offset);
+		}
 	}
 	c.size--;
 	for (int s = 0; s < kSecondsOfMinute; s++) {
@@ -178,17 +190,31 @@ int
 FireIndex::CountColliding(int class_id, int offset, const std::vector<int> &candidates, int stop_at,
                           std::vector<std::int64_t> *out)
 {
-	const std::uint64_t mine = Firing(class_id, offset);
+	if (candidates.empty())
+		return 0;
 	/* Jobs can only meet at a second both fire at (exact with whole-minute UTC offsets). */
 	const bool prefilter = horizon_.WholeMinuteOffsets();
+	/* A superset of the seconds this job fires at: a 5-field job fires only at its offset then. */
+	const CronSchedule &schedule = classes_[static_cast<std::size_t>(class_id)]->schedule;
+	const std::uint64_t mine = prefilter && schedule.kind == ScheduleKind::kCron && !schedule.has_seconds_field
+	                               ? std::uint64_t{1} << offset
+	                               : Firing(class_id, offset);
 	int count = 0;
 	for (const int c : candidates) {
 		const Class &other = *classes_[static_cast<std::size_t>(c)];
-		for (const auto &[p, ids] : other.members) {
-			if (prefilter && (Firing(c, p) & mine) == 0)
-				continue;
+		std::uint64_t offsets = 0; /* offsets of `other` with members firing at one of my seconds */
+		if (prefilter) {
+			for (std::uint64_t bits = mine; bits != 0; bits &= bits - 1)
+				offsets |= other.at_second[static_cast<std::size_t>(__builtin_ctzll(bits))];
+		} else {
+			for (const auto &entry : other.members)
+				offsets |= std::uint64_t{1} << entry.first;
+		}
+		for (; offsets != 0; offsets &= offsets - 1) {
+			const int p = __builtin_ctzll(offsets);
 			if (!Collide(class_id, offset, c, p))
 				continue;
+			const std::set<std::int64_t> &ids = other.members.at(p);
 			count += static_cast<int>(ids.size());
 			if (out != nullptr)
 				out->insert(out->end(), ids.begin(), ids.end());
@@ -210,6 +236,15 @@ FireIndex::Colliding(const std::string &schedule_text, const CronSchedule &sched
 	CountColliding(id, std::clamp(offset, kMinOffset, kMaxOffset), Candidates(id), std::numeric_limits<int>::max(),
 	               &out);
 	return out;
+}
+
+int
+FireIndex::CollidingCount(const std::string &schedule_text, const CronSchedule &schedule, int offset,
+                          std::int64_t exclude, int stop_at)
+{
+	Excluded guard(*this, exclude);
+	const int id = ClassOf(schedule_text, schedule);
+	return CountColliding(id, std::clamp(offset, kMinOffset, kMaxOffset), Candidates(id), stop_at, nullptr);
 }
 
 /* The order and stopping rule of NearestFreeOffset (collisions.cpp). */

@@ -81,6 +81,9 @@ public:
 	/* The jobs (jobids ascending) a job with `schedule` at `offset` collides with, `exclude` left out. */
 	std::vector<std::int64_t> Colliding(const std::string &schedule_text, const CronSchedule &schedule, int offset,
 	                                    std::int64_t exclude);
+	/* How many of those there are, counting up to `stop_at` at most. */
+	int CollidingCount(const std::string &schedule_text, const CronSchedule &schedule, int offset, std::int64_t exclude,
+	                   int stop_at);
 	/* NearestFreeOffset against the jobs other than `exclude`. */
 	FreeOffset NearestFree(const std::string &schedule_text, const CronSchedule &schedule, int wanted,
 	                       std::int64_t exclude);
@@ -91,12 +94,15 @@ private:
 	struct Class {
 		CronSchedule schedule;
 		std::array<std::unique_ptr<collide::FireProfile>, kSecondsOfMinute> profiles;
-		std::array<std::uint64_t, kSecondsOfMinute> firing{}; /* FiringSeconds per offset */
-		std::array<bool, kSecondsOfMinute> firing_known{};    /* firing[o] computed */
-		std::map<int, std::set<std::int64_t>> members;        /* by offset */
-		std::array<int, kSecondsOfMinute> load{};             /* members firing at each second */
-		std::array<int, kSecondsOfMinute> cover{};            /* members running during each second */
+		std::array<std::uint64_t, kSecondsOfMinute> firing{};    /* FiringSeconds per offset */
+		std::array<bool, kSecondsOfMinute> firing_known{};       /* firing[o] computed */
+		std::map<int, std::set<std::int64_t>> members;           /* by offset */
+		std::array<int, kSecondsOfMinute> load{};                /* members firing at each second */
+		std::array<int, kSecondsOfMinute> cover{};               /* members running during each second */
+		std::array<std::uint64_t, kSecondsOfMinute> at_second{}; /* per second: offsets with members firing there */
 		std::size_t size = 0;
+		std::vector<int> meets;     /* classes that might meet this one (MightMeetPair), among ... */
+		std::size_t meets_upto = 0; /* ... the first meets_upto classes */
 	};
 	struct Entry {
 		int class_id = 0;
