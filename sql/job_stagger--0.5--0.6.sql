@@ -65,6 +65,15 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'job_stagger_jobs_notice_collisions'
 LANGUAGE C
 SET search_path = pg_catalog, pg_temp;
+/*
+ * role_id() in C: as a SQL function over pg_roles it was planned again in
+ * every transaction (the validation trigger calls it twice per job written).
+ */
+CREATE OR REPLACE FUNCTION job_stagger.role_id(role_name text)
+RETURNS oid
+AS 'MODULE_PATHNAME', 'job_stagger_role_id'
+LANGUAGE C STABLE STRICT
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION job_stagger.spread_offset(text, bigint) IS
 'the offset a job with this schedule gets when none is given: the least loaded second given the jobs that might fire in the same minute and their observed durations, then the fewest collisions';
 /* ---- end bulk scheduling speed and load-aware placement ---- */

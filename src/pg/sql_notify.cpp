@@ -19,6 +19,7 @@ extern "C" {
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
 
@@ -71,6 +72,7 @@ PG_FUNCTION_INFO_V1(job_stagger_wake_scheduler);
 PG_FUNCTION_INFO_V1(job_stagger_note_job);
 PG_FUNCTION_INFO_V1(job_stagger_note_job_deleted);
 PG_FUNCTION_INFO_V1(job_stagger_jobs_note_rows);
+PG_FUNCTION_INFO_V1(job_stagger_role_id);
 
 /* Statement-level trigger on job_stagger.jobs. */
 Datum
@@ -151,6 +153,27 @@ job_stagger_jobs_note_rows(PG_FUNCTION_ARGS)
 	if (!jobid_null && !offset_null && !active_null && name != nullptr && schedule != nullptr)
 		js::pg::CacheNoteWritten(DatumGetInt64(jobid), name, schedule, DatumGetInt32(offset), DatumGetBool(active));
 	return PointerGetDatum(nullptr);
+}
+
+/*
+ * job_stagger.role_id(role_name text) RETURNS oid: the OID of the role of
+ * that name, NULL if there is none (what pg_roles says, without planning a
+ * query over that view in every transaction: the validation trigger calls it
+ * for every job written).
+ */
+Datum
+job_stagger_role_id(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0)) /* declared STRICT; this guards a changed declaration */
+		PG_RETURN_NULL();
+	text *name = PG_GETARG_TEXT_PP(0);
+	/* no role name is that long (a longer key would be cut to NAMEDATALEN by the catalog lookup) */
+	if (VARSIZE_ANY_EXHDR(name) >= NAMEDATALEN)
+		PG_RETURN_NULL();
+	Oid role = get_role_oid(text_to_cstring(name), true);
+	if (!OidIsValid(role))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(role);
 }
 
 } /* extern "C" */
