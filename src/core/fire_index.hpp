@@ -156,8 +156,8 @@ PlaceOffset(const std::array<int, kSecondsOfMinute> &cover, const std::array<int
 	std::array<int, kSecondsOfMinute> peak{};
 	int best_peak = -1;
 	for (int o = 0; o < kSecondsOfMinute; o++) {
-		int m = 0;
-		for (int k = 0; k < span; k++)
+		int m = cover[static_cast<std::size_t>(o)];
+		for (int k = 1; k < span; k++)
 			m = std::max(m, cover[static_cast<std::size_t>((o + k) % kSecondsOfMinute)]);
 		peak[static_cast<std::size_t>(o)] = m;
 		if (best_peak < 0 || m < best_peak)
@@ -165,15 +165,18 @@ PlaceOffset(const std::array<int, kSecondsOfMinute> &cover, const std::array<int
 	}
 	std::array<int, kSecondsOfMinute> busy = load;
 	busy[0] += 1; /* second 0 is where everyone else's crons fire */
+	/* circular distance to the nearest busy second: one sweep each way around the minute, twice */
 	std::array<int, kSecondsOfMinute> distance{};
-	for (int c = 0; c < kSecondsOfMinute; c++) {
-		distance[static_cast<std::size_t>(c)] = kSecondsOfMinute;
-		for (int s = 0; s < kSecondsOfMinute; s++)
-			if (busy[static_cast<std::size_t>(s)] > 0) {
-				const int d = c > s ? c - s : s - c;
-				distance[static_cast<std::size_t>(c)] =
-				    std::min(distance[static_cast<std::size_t>(c)], std::min(d, kSecondsOfMinute - d));
-			}
+	distance.fill(kSecondsOfMinute);
+	for (int pass = 0, d = kSecondsOfMinute; pass < 2 * kSecondsOfMinute; pass++) {
+		const auto c = static_cast<std::size_t>(pass % kSecondsOfMinute);
+		d = busy[c] > 0 ? 0 : std::min(d + 1, kSecondsOfMinute);
+		distance[c] = std::min(distance[c], d);
+	}
+	for (int pass = 2 * kSecondsOfMinute - 1, d = kSecondsOfMinute; pass >= 0; pass--) {
+		const auto c = static_cast<std::size_t>(pass % kSecondsOfMinute);
+		d = busy[c] > 0 ? 0 : std::min(d + 1, kSecondsOfMinute);
+		distance[c] = std::min(distance[c], d);
 	}
 	int best = -1, best_colliding = 0;
 	for (int o = 0; o < kSecondsOfMinute; o++) {

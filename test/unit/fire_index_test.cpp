@@ -14,9 +14,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace js::core::test {
@@ -169,6 +171,46 @@ TEST(PlaceOffset, CoverBeforeExactCollisions)
 	/* all equally covered: the collision decides */
 	cover[20] = load[20] = 2;
 	EXPECT_EQ(PlaceOffset(cover, load, 1, [](int o) { return o < 59 ? 1 : 0; }), 59);
+}
+
+/* The rule written out plainly: lexicographic (peak, colliding, busy, -distance, offset). */
+int
+PlainRule(const Seconds &cover, const Seconds &load, int duration, const std::vector<int> &colliding)
+{
+	Seconds busy = load;
+	busy[0] += 1;
+	std::vector<std::tuple<int, int, int, int, int>> keys;
+	for (int o = 0; o < kSecondsOfMinute; o++) {
+		int peak = 0;
+		for (int k = 0; k < std::clamp(duration, 1, kSecondsOfMinute); k++)
+			peak = std::max(peak, cover[static_cast<std::size_t>((o + k) % kSecondsOfMinute)]);
+		int distance = kSecondsOfMinute;
+		for (int s = 0; s < kSecondsOfMinute; s++)
+			if (busy[static_cast<std::size_t>(s)] > 0)
+				distance = std::min(distance, std::min(std::abs(o - s), kSecondsOfMinute - std::abs(o - s)));
+		keys.emplace_back(peak, colliding[static_cast<std::size_t>(o)], busy[static_cast<std::size_t>(o)], -distance,
+		                  o);
+	}
+	return std::get<4>(*std::min_element(keys.begin(), keys.end()));
+}
+
+TEST(PlaceOffset, MatchesThePlainRule)
+{
+	std::mt19937 rng(7);
+	std::uniform_int_distribution<int> small(0, 3), sparse(0, 9), dur(1, 70);
+	for (int round = 0; round < 2000; round++) {
+		Seconds cover{}, load{};
+		std::vector<int> colliding(kSecondsOfMinute);
+		for (std::size_t s = 0; s < cover.size(); s++) {
+			load[s] = sparse(rng) == 0 ? small(rng) : 0;
+			cover[s] = load[s] + (round % 2 == 0 ? small(rng) : 0);
+			colliding[s] = small(rng) == 0 ? small(rng) : 0;
+		}
+		const int duration = dur(rng);
+		EXPECT_EQ(PlaceOffset(cover, load, duration, [&](int o) { return colliding[static_cast<std::size_t>(o)]; }),
+		          PlainRule(cover, load, duration, colliding))
+		    << "round " << round;
+	}
 }
 
 /* FireIndex::Place against the rule evaluated from the pairwise functions. */
