@@ -419,7 +419,11 @@ bench_log "summary"
 		                            peak, bench.ms(probe_p50), bench.ms(probe_max))
 		                FROM bench.stats ORDER BY ord"
 		echo
-		bench_outcomes_md
+		# the outcomes table of bench_outcomes_md; the log and warnings sections come last
+		echo "| phase | statuses | runs of the other system during the phase |"
+		echo "| --- | --- | ---: |"
+		bench_sql -c "SELECT format('| %s | %s | %s |', phase, coalesce(statuses, 'none'), other_runs) FROM bench.stats ORDER BY ord"
+		echo
 	else
 		echo "(b) skipped (BENCH_SCALE_BURST=0)"
 		echo
@@ -440,6 +444,7 @@ bench_log "summary"
 		done
 		echo
 	fi
+	bench_log_md
 } >"$OUT"
 cat "$OUT"
 bench_log "written to ${OUT#"$JS_ROOT"/}"
