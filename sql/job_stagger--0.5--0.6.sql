@@ -157,3 +157,42 @@ END
 $fn$;
 COMMENT ON FUNCTION stagger_timeline(integer, text) IS
 'one text row per job, 60 characters per minute (> start, # running, x failed, s skipped, . idle), and the jobs running per second: the last whole minutes (history) or the next (simulation)';
+
+/* ---- bulk scheduling speed and load-aware placement (branch bulkspeed) ---- */
+/*
+ * The triggers that keep the backend's job cache in step (per row) and that
+ * NOTICE collisions (per statement) run in C: each written job is judged
+ * against the cache's fire index (jobs by schedule class and offset), so
+ * scheduling 10,000 jobs costs about what the rows cost. The NOTICE keeps
+ * its text; per top-level statement at most 20 job NOTICEs, each naming at
+ * most 10 jobs ("and N more"), then one NOTICE with the number of further
+ * colliding jobs. The trigger definitions stay; only their functions change
+ * (C functions, search_path pinned like every function of the extension).
+ */
+CREATE OR REPLACE FUNCTION job_stagger.jobs_note_rows()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'job_stagger_jobs_note_rows'
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+CREATE OR REPLACE FUNCTION job_stagger.jobs_inserted()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'job_stagger_jobs_notice_collisions'
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+CREATE OR REPLACE FUNCTION job_stagger.jobs_updated()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'job_stagger_jobs_notice_collisions'
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+/*
+ * role_id() in C: as a SQL function over pg_roles it was planned again in
+ * every transaction (the validation trigger calls it twice per job written).
+ */
+CREATE OR REPLACE FUNCTION job_stagger.role_id(role_name text)
+RETURNS oid
+AS 'MODULE_PATHNAME', 'job_stagger_role_id'
+LANGUAGE C STABLE STRICT
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION job_stagger.spread_offset(text, bigint) IS
+'the offset a job with this schedule gets when none is given: the least loaded second given the jobs that might fire in the same minute and their observed durations, then the fewest collisions';
+/* ---- end bulk scheduling speed and load-aware placement ---- */
