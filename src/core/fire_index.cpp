@@ -28,7 +28,7 @@ Key(int class_a, int offset_a, int class_b, int offset_b)
 } // namespace
 
 std::uint64_t
-RunWindow(std::uint64_t seconds, int duration)
+RunSecondsMask(std::uint64_t seconds, int duration)
 {
 	if (seconds == 0)
 		return 0;
@@ -158,7 +158,7 @@ FireIndex::Upsert(std::int64_t jobid, const std::string &schedule_text, const Cr
 	entry.class_id = ClassOf(schedule_text, schedule);
 	entry.offset = std::clamp(offset, kMinOffset, kMaxOffset);
 	entry.firing = Firing(entry.class_id, entry.offset);
-	entry.window = RunWindow(entry.firing, duration);
+	entry.window = RunSecondsMask(entry.firing, duration);
 	AddEntry(jobid, entry);
 }
 

@@ -49,7 +49,7 @@ int PlaceOffset(const std::array<int, kSecondsOfMinute> &cover, const std::array
                 int duration, CollidingFn colliding);
 
 /* The window mask of a job firing at `seconds` (a bit set of the minute) that runs `duration` seconds. */
-std::uint64_t RunWindow(std::uint64_t seconds, int duration);
+std::uint64_t RunSecondsMask(std::uint64_t seconds, int duration);
 
 class FireIndex {
 public:

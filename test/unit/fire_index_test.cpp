@@ -126,10 +126,10 @@ TEST(FireIndex, RemoveAndReplace)
 
 TEST(RunWindow, WrapsAndSaturates)
 {
-	EXPECT_EQ(RunWindow(std::uint64_t{1} << 58, 3), (std::uint64_t{1} << 58 | std::uint64_t{1} << 59 | 1U));
-	EXPECT_EQ(RunWindow(1U, 1), 1U);
-	EXPECT_EQ(RunWindow(1U, 60), (std::uint64_t{1} << 60) - 1);
-	EXPECT_EQ(RunWindow(0U, 5), 0U);
+	EXPECT_EQ(RunSecondsMask(std::uint64_t{1} << 58, 3), (std::uint64_t{1} << 58 | std::uint64_t{1} << 59 | 1U));
+	EXPECT_EQ(RunSecondsMask(1U, 1), 1U);
+	EXPECT_EQ(RunSecondsMask(1U, 60), (std::uint64_t{1} << 60) - 1);
+	EXPECT_EQ(RunSecondsMask(0U, 5), 0U);
 }
 
 using Seconds = std::array<int, kSecondsOfMinute>;
@@ -239,7 +239,7 @@ TEST(FireIndex, PlaceMatchesBruteForce)
 					for (int s = 0; s < kSecondsOfMinute; s++)
 						if (dist[static_cast<std::size_t>(s)] > 0)
 							firing |= std::uint64_t{1} << s;
-					const std::uint64_t window = RunWindow(firing, j.duration);
+					const std::uint64_t window = RunSecondsMask(firing, j.duration);
 					for (int s = 0; s < kSecondsOfMinute; s++) {
 						load[static_cast<std::size_t>(s)] += static_cast<int>(firing >> s & 1U);
 						cover[static_cast<std::size_t>(s)] += static_cast<int>(window >> s & 1U);
