@@ -373,6 +373,40 @@ extern "C" {
 
 PG_FUNCTION_INFO_V1(job_stagger_jobs_validate);
 PG_FUNCTION_INFO_V1(job_stagger_stagger_schedule);
+PG_FUNCTION_INFO_V1(job_stagger_valid_offset);
+PG_FUNCTION_INFO_V1(job_stagger_valid_overlap);
+PG_FUNCTION_INFO_V1(job_stagger_valid_timeout);
+
+/*
+ * The rules of the CHECK constraints jobs_offset_seconds_check,
+ * jobs_overlap_check and jobs_timeout_check as functions (STRICT: NULL passes
+ * a CHECK, as before): PostgreSQL reads and plans every CHECK expression again
+ * for each INSERT statement, and one call is a fraction of the expression
+ * they were.
+ */
+/* job_stagger.valid_offset(integer): offset_seconds BETWEEN 0 AND 59 */
+Datum
+job_stagger_valid_offset(PG_FUNCTION_ARGS)
+{
+	int32 offset = PG_GETARG_INT32(0);
+	PG_RETURN_BOOL(offset >= 0 && offset <= 59);
+}
+
+/* job_stagger.valid_overlap(text): overlap IN ('skip', 'queue', 'allow') */
+Datum
+job_stagger_valid_overlap(PG_FUNCTION_ARGS)
+{
+	text *overlap = PG_GETARG_TEXT_PP(0);
+	PG_RETURN_BOOL(TextIs(overlap, "skip") || TextIs(overlap, "queue") || TextIs(overlap, "allow"));
+}
+
+/* job_stagger.valid_timeout(interval): timeout > interval '0' */
+Datum
+job_stagger_valid_timeout(PG_FUNCTION_ARGS)
+{
+	Interval *zero = static_cast<Interval *>(palloc0(sizeof(Interval)));
+	return DirectFunctionCall2(interval_gt, PG_GETARG_DATUM(0), IntervalPGetDatum(zero));
+}
 
 /*
  * job_stagger.jobs_validate(): BEFORE INSERT OR UPDATE FOR EACH ROW on
