@@ -17,6 +17,11 @@
  *   4. movement: sum over jobs of the circular distance |new - current| (0-30),
  * and is deterministic for the same input. The current offsets are always a
  * candidate, so the result is never worse than them on (1, 2, 3).
+ * docs/optimizer.md describes the model, the algorithm and its guarantees.
+ *
+ * Group overlap is summed over groups: a second in which two groups each have
+ * two members running counts twice (each group's term is independent, which
+ * keeps the optimiser's evaluation of one job local to its group).
  *
  * Pure and deterministic: time and zone are parameters.
  */
@@ -33,14 +38,19 @@
 
 namespace js::core {
 
+/* Simulate and Optimize clamp the horizon to this range and each duration to 1..kMaxSimDurationSeconds. */
+constexpr std::int64_t kMinSimHorizonSeconds = 60;
+constexpr std::int64_t kMaxSimHorizonSeconds = 31 * 86400;
+constexpr std::int64_t kMaxSimDurationSeconds = 7 * 86400;
+
 struct SimJob {
 	std::int64_t jobid = 0;
 	std::string name;
-	CronSchedule schedule;     /* parsed nominal schedule */
-	int offset = 0;            /* current configured offset 0-59 */
-	int duration_seconds = 1;  /* predicted run time, whole seconds (>= 1; callers round p95 up) */
-	bool pinned = false;       /* the optimiser keeps `offset` */
-	std::string group;         /* exclusive group key, "" for none; callers qualify it by role ("16384/referrals") */
+	CronSchedule schedule;    /* parsed nominal schedule */
+	int offset = 0;           /* current configured offset 0-59 */
+	int duration_seconds = 1; /* predicted run time, whole seconds (>= 1; callers round p95 up) */
+	bool pinned = false;      /* the optimiser keeps `offset` */
+	std::string group;        /* exclusive group key, "" for none; callers qualify it by role ("16384/referrals") */
 };
 
 struct SimOptions {
@@ -65,19 +75,19 @@ struct SimResult {
 	Instant peak_at = 0;                /* first second at which peak is reached (from if peak is 0) */
 	std::int64_t overlap_seconds = 0;   /* sum of max(0, running - 1) */
 	std::int64_t busy_seconds = 0;      /* seconds with running >= 1 */
-	std::int64_t group_overlap_seconds = 0; /* seconds in which two jobs of one group run together */
-	std::array<int, 60> peak_by_second{};   /* max of running over the seconds with that second of the minute */
+	std::int64_t group_overlap_seconds =
+	    0;                                /* seconds in which two jobs of one group run together (summed over groups) */
+	std::array<int, 60> peak_by_second{}; /* max of running over the seconds with that second of the minute */
 	std::array<double, 60> mean_by_second{}; /* mean of running over them */
-	std::vector<SimPair> pairs;         /* overlapping pairs, sorted by (first_overlap, index_a, index_b) */
-	bool pairs_truncated = false;       /* more than max_pairs pairs */
+	std::vector<SimPair> pairs;              /* overlapping pairs, sorted by (first_overlap, index_a, index_b) */
+	bool pairs_truncated = false;            /* more than max_pairs pairs */
 };
 
 /* Whether the optimiser may move this schedule's offset (a 5-field cron schedule that can fire). */
 bool OffsetMovable(const CronSchedule &schedule);
 
 SimResult Simulate(const std::vector<SimJob> &jobs, const SimOptions &options);
-Cancellable<SimResult> Simulate(const std::vector<SimJob> &jobs, const SimOptions &options,
-                                const Interrupt &interrupt);
+Cancellable<SimResult> Simulate(const std::vector<SimJob> &jobs, const SimOptions &options, const Interrupt &interrupt);
 
 /* The run windows [start, end) of one job that intersect [from, from + horizon_seconds), in order (merged). */
 struct RunWindow {
