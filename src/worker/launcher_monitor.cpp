@@ -60,7 +60,7 @@ constexpr int64 kPurgeIntervalUsecs = 10 * USECS_PER_SEC;
 /* While runs wait for a free slot the loop polls every 100 ms: a slice must not hold that up. */
 constexpr int64 kBacklogSliceUsecs = 80 * 1000;
 /*
- * A one-statement chore (sample, rollback check, KPI snapshot, optimisation) whose last
+ * A one-statement chore (sample, rollback check, KPI snapshot) whose last
  * run took longer than any window so far runs anyway once it is this late,
  * right after a tick (the largest window; workers are started
  * prestart_lead_ms ahead, so only what exceeds that delays a start).
@@ -491,7 +491,9 @@ MonitorTick(TimestampTz now, int running_now, bool applied_enabled, TimestampTz 
 	TimestampTz resume_at = 0;
 	TimestampTz until = QuietUntil(now, backlog, &resume_at);
 	Chore *c = &chores[k];
-	bool overdue = c->deferred_since != 0 && now - c->deferred_since > kMaxDeferUsecs && k != kChorePurge;
+	/* a purge batch or an optimisation (seconds for many jobs) is never run whole over a fire instant */
+	bool overdue =
+	    c->deferred_since != 0 && now - c->deferred_since > kMaxDeferUsecs && k != kChorePurge && k != kChoreOptimize;
 	int64 need = k == kChorePurge ? kMinSliceUsecs : Max(kMinSliceUsecs, c->cost_usecs * 3 / 2);
 	if (until != DT_NOEND && until - now < need) {
 		if (c->deferred_since == 0)
