@@ -356,30 +356,39 @@ Int4Array(const int *values, int n)
 	return construct_array(elems, n, INT4OID, sizeof(int32), true, TYPALIGN_INT);
 }
 
-/*
- * Moves the jobs whose proposal differs and records each move in
- * job_stagger.offset_changes, in one statement. Only rows still as read move
- * (active, unpinned, same offset): a concurrent change wins. The launcher
- * skips rows someone holds a lock on (a user can lock their own job row
- * indefinitely). Returns the number of jobs moved; with `log`, a LOG line each.
- */
-int
-ApplyMoves(const OptRows &in, const OptOut *out, const Prediction &p, const char *changed_by, bool skip_locked,
-           bool log)
+/* The planned moves: jobs that may move and whose proposal differs (plain arrays). */
+struct Moves {
+	int64 *ids;
+	int *olds;
+	int *news;
+	int count;
+};
+
+Moves
+CollectMoves(const OptRows &in, const OptOut *out)
 {
-	int64 *ids = static_cast<int64 *>(palloc(sizeof(int64) * (in.count + 1)));
-	int *olds = static_cast<int *>(palloc(sizeof(int) * (in.count + 1)));
-	int *news = static_cast<int *>(palloc(sizeof(int) * (in.count + 1)));
-	int n = 0;
+	Moves m = {static_cast<int64 *>(palloc(sizeof(int64) * (in.count + 1))),
+	           static_cast<int *>(palloc(sizeof(int) * (in.count + 1))),
+	           static_cast<int *>(palloc(sizeof(int) * (in.count + 1))), 0};
 	for (int i = 0; i < in.count; i++)
 		if (out[i].movable && out[i].proposed != out[i].current) {
-			ids[n] = in.rows[i].jobid;
-			olds[n] = out[i].current;
-			news[n++] = out[i].proposed;
+			m.ids[m.count] = in.rows[i].jobid;
+			m.olds[m.count] = out[i].current;
+			m.news[m.count++] = out[i].proposed;
 		}
-	if (n == 0)
-		return 0;
-	char *sql = psprintf(
+	return m;
+}
+
+/*
+ * One statement: the UPDATE of the moved jobs and their offset_changes rows.
+ * Only rows still as read move (active, unpinned, same offset): a concurrent
+ * change wins. With skip_locked (the launcher) rows someone holds a lock on
+ * are left alone: a user can lock their own job row indefinitely.
+ */
+const char *
+ApplySql(bool skip_locked)
+{
+	return psprintf(
 	    "WITH c AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]),"
 	    " pg_catalog.unnest($2::pg_catalog.int4[]), pg_catalog.unnest($3::pg_catalog.int4[]))"
 	    " AS c(jobid, old_offset, new_offset)),"
@@ -394,11 +403,43 @@ ApplyMoves(const OptRows &in, const OptOut *out, const Prediction &p, const char
 	    skip_locked ? " AND j.jobid OPERATOR(pg_catalog.=) ANY (SELECT l.jobid FROM job_stagger.jobs l"
 	                  " WHERE l.jobid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.int8[]) FOR UPDATE SKIP LOCKED)"
 	                : "");
+}
+
+/* A LOG line per move the statement returned (SPI still connected). */
+void
+LogMoves()
+{
+	for (uint64 i = 0; i < SPI_processed; i++) {
+		HeapTuple t = SPI_tuptable->vals[i];
+		TupleDesc d = SPI_tuptable->tupdesc;
+		ereport(LOG,
+		        (errmsg("job_stagger: auto_optimize moved job \"%s\" of role \"%s\" from offset %s to %s",
+		                SPI_getvalue(t, d, 1), SPI_getvalue(t, d, 2), SPI_getvalue(t, d, 3), SPI_getvalue(t, d, 4))));
+	}
+}
+
+/*
+ * Moves the jobs whose proposal differs and records each move in
+ * job_stagger.offset_changes (see ApplySql). Returns the number of jobs
+ * moved; with `log` (the launcher), a LOG line each.
+ */
+int
+ApplyMoves(const OptRows &in, const OptOut *out, const Prediction &p, const char *changed_by, bool skip_locked,
+           bool log)
+{
+	Moves m = CollectMoves(in, out);
+	if (m.count == 0)
+		return 0;
 	Oid types[8] = {INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, TEXTOID, INT4OID, INT4OID, INT8OID, INT8OID};
-	Datum values[8] = {PointerGetDatum(Int8Array(ids, n)),  PointerGetDatum(Int4Array(olds, n)),
-	                   PointerGetDatum(Int4Array(news, n)), CStringGetTextDatum(changed_by),
-	                   Int32GetDatum(p.peak_before),        Int32GetDatum(p.peak_after),
-	                   Int64GetDatum(p.overlap_before),     Int64GetDatum(p.overlap_after)};
+	Datum values[8] = {PointerGetDatum(Int8Array(m.ids, m.count)),
+	                   PointerGetDatum(Int4Array(m.olds, m.count)),
+	                   PointerGetDatum(Int4Array(m.news, m.count)),
+	                   CStringGetTextDatum(changed_by),
+	                   Int32GetDatum(p.peak_before),
+	                   Int32GetDatum(p.peak_after),
+	                   Int64GetDatum(p.overlap_before),
+	                   Int64GetDatum(p.overlap_after)};
+	const char *sql = ApplySql(skip_locked);
 	SPI_connect();
 	int rc = 0;
 	optimizer_writing = true;
@@ -414,17 +455,12 @@ ApplyMoves(const OptRows &in, const OptOut *out, const Prediction &p, const char
 	if (rc != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "job_stagger: could not apply the optimised offsets (SPI result %d)", rc);
 	int moved = static_cast<int>(SPI_processed);
-	for (int i = 0; log && i < moved; i++) {
-		HeapTuple t = SPI_tuptable->vals[i];
-		TupleDesc d = SPI_tuptable->tupdesc;
-		ereport(LOG,
-		        (errmsg("job_stagger: auto_optimize moved job \"%s\" of role \"%s\" from offset %s to %s",
-		                SPI_getvalue(t, d, 1), SPI_getvalue(t, d, 2), SPI_getvalue(t, d, 3), SPI_getvalue(t, d, 4))));
-	}
+	if (log)
+		LogMoves();
 	SPI_finish();
-	if (moved < n)
+	if (moved < m.count)
 		ereport(log ? LOG : NOTICE,
-		        (errmsg("job_stagger: %d of %d proposed offset changes were not applied", n - moved, n),
+		        (errmsg("job_stagger: %d of %d proposed offset changes were not applied", m.count - moved, m.count),
 		         errdetail("Those jobs were changed, pinned, deactivated or locked by another transaction "
 		                   "since they were read.")));
 	return moved;
