@@ -5,8 +5,8 @@
  * not clipped); at offset o it occupies those windows moved by o seconds,
  * clipped to the horizon. The profile keeps the running count of the placed
  * jobs per second on a timeline padded on both sides (padding seconds hold
- * -1, so they never raise a peak or an overlap), a histogram of the counts
- * (the peak after a removal) and the total overlap. Evaluate scores all 60
+ * -1, so they never raise a peak or an overlap), its peak and its total
+ * overlap. Evaluate scores all 60
  * offsets of one unplaced job in one pass over its windows: sliding maxima
  * for the peak, sliding counts for the overlap and the group term.
  */
@@ -48,7 +48,7 @@ int CircularDistance(int a, int b);
 
 class Profile {
 public:
-	explicit Profile(const sim::Span &span, std::size_t jobs);
+	explicit Profile(const sim::Span &span);
 
 	/* Adds (delta 1) or removes (delta -1) a job's runs at `shift`. */
 	void Apply(const std::vector<RunWindow> &nominal, int shift, int delta);
@@ -73,13 +73,28 @@ private:
 		return static_cast<std::size_t>(t - base_);
 	}
 	void MarkGroup(const std::vector<const OptJob *> &members, int delta);
+	template <typename Fn> void ForEachSpan(const std::vector<RunWindow> &nominal, int shift, Fn fn);
+	void Add(const std::vector<RunWindow> &nominal, int shift);
+	void Remove(const std::vector<RunWindow> &nominal, int shift);
+
+	/* Evaluate's scratch: windows of one length folded onto length + 59 seconds, and the scores so far. */
+	struct Folds {
+		std::vector<std::int32_t> max_running; /* element-wise max of the running counts */
+		std::vector<std::int32_t> busy;        /* how many windows see running >= 1 there */
+		std::vector<std::int32_t> group;       /* how many see exactly one other group member */
+		std::array<int, kOffsets> scores_max{};
+		std::array<std::int64_t, kOffsets> scores_overlap{};
+		std::array<std::int64_t, kOffsets> scores_group{};
+	};
+	static void Flush(std::int64_t length, Folds &f);
 
 	sim::Span span_;
 	Instant base_;
 	std::vector<std::int32_t> running_; /* -1 outside the horizon */
 	std::vector<std::uint8_t> group_;   /* scratch: placed other group members running, saturated at 2 */
-	std::vector<std::int64_t> histogram_;
+	Folds folds_;
 	int peak_ = 0;
+	std::int64_t at_peak_ = 0; /* seconds at peak_ */
 	std::int64_t overlap_ = 0;
 };
 

@@ -11,7 +11,6 @@
 #include "core/stagger.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <map>
 #include <tuple>
 
@@ -88,8 +87,9 @@ BuildModel(const std::vector<SimJob> &input, const SimOptions &options, Interrup
 		const std::vector<Instant> *fires = memo.Fires(in.schedule, options.tz, check);
 		if (fires == nullptr || check.Step())
 			return false;
-		sim::MergedWindows(*fires, 0, sim::ClampedDuration(in), std::numeric_limits<Instant>::min() / 2,
-		                   std::numeric_limits<Instant>::max() / 2, j.nominal);
+		/* Clipped only where no offset can bring a second into the horizon. */
+		sim::MergedWindows(*fires, 0, sim::ClampedDuration(in), m.span.from - kOffsets, m.span.end + kOffsets,
+		                   j.nominal);
 		j.index = i;
 		j.current = in.offset;
 		j.movable = options.stagger_enabled && !in.pinned && OffsetMovable(in.schedule) && IsValidOffset(in.offset);
@@ -107,7 +107,7 @@ BuildModel(const std::vector<SimJob> &input, const SimOptions &options, Interrup
 /* The search state: the profile of the placed jobs. */
 class Search {
 public:
-	Search(Model &m) : m_(m), profile_(m.span, m.jobs.size())
+	Search(Model &m) : m_(m), profile_(m.span)
 	{
 		for (OptJob &j : m_.jobs)
 			if (!j.movable)

@@ -49,7 +49,8 @@ private:
 
 /*
  * Merged windows of runs starting at fires[i] + shift and lasting `duration`,
- * clipped to [clip_from, clip_end) (windows that touch are merged too).
+ * clipped to [clip_from, clip_end) (windows that touch are merged too);
+ * `fires` ascending.
  */
 void MergedWindows(const std::vector<Instant> &fires, std::int64_t shift, std::int64_t duration, Instant clip_from,
                    Instant clip_end, std::vector<RunWindow> &out);

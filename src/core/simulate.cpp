@@ -97,7 +97,10 @@ MergedWindows(const std::vector<Instant> &fires, std::int64_t shift, std::int64_
               Instant clip_end, std::vector<RunWindow> &out)
 {
 	out.clear();
-	for (const Instant fire : fires) {
+	/* Fires whose runs end by clip_from are skipped without a look (a long look-back makes them many). */
+	const auto first = std::upper_bound(fires.begin(), fires.end(), clip_from - shift - duration);
+	for (auto it = first; it != fires.end(); ++it) {
+		const Instant fire = *it;
 		const Instant start = std::max(fire + shift, clip_from);
 		const Instant end = std::min(fire + shift + duration, clip_end);
 		if (start >= end)
@@ -165,8 +168,9 @@ FillRunning(const std::vector<std::vector<RunWindow>> &windows, const Span &span
 		}
 	r.running.resize(static_cast<std::size_t>(length));
 	r.peak_at = span.from;
-	std::array<double, kSecondsPerMinute> sums{};
+	std::array<std::int64_t, kSecondsPerMinute> sums{};
 	std::array<std::int64_t, kSecondsPerMinute> counts{};
+	auto second = static_cast<std::size_t>(FloorMod(span.from, kSecondsPerMinute));
 	std::int32_t running = 0;
 	for (std::int64_t t = 0; t < length; t++) {
 		running += diff[static_cast<std::size_t>(t)];
@@ -178,13 +182,13 @@ FillRunning(const std::vector<std::vector<RunWindow>> &windows, const Span &span
 		}
 		r.overlap_seconds += std::max(0, running - 1);
 		r.busy_seconds += running >= 1 ? 1 : 0;
-		const auto second = static_cast<std::size_t>(FloorMod(span.from + t, kSecondsPerMinute));
 		r.peak_by_second[second] = std::max(r.peak_by_second[second], static_cast<int>(running));
 		sums[second] += running;
 		counts[second]++;
+		second = second + 1 == kSecondsPerMinute ? 0 : second + 1;
 	}
 	for (std::size_t s = 0; s < sums.size(); s++)
-		r.mean_by_second[s] = counts[s] == 0 ? 0.0 : sums[s] / static_cast<double>(counts[s]);
+		r.mean_by_second[s] = counts[s] == 0 ? 0.0 : static_cast<double>(sums[s]) / static_cast<double>(counts[s]);
 }
 
 std::int64_t
@@ -280,44 +284,91 @@ private:
 	std::vector<std::uint32_t> members_;
 };
 
+/* The pair sweep's state: pairs seen so far, the result being filled, and scratch. */
+struct PairSweep {
+	std::size_t max_pairs = 0;
+	std::unordered_set<std::uint64_t> known;
+	std::vector<std::uint32_t> starters; /* jobs starting a window at this second, sorted */
+	std::vector<std::uint32_t> all;      /* those and the jobs already running, sorted */
+	std::vector<char> starting;          /* per job: in `starters` */
+};
+
+/* Records one pair at second `at` unless seen before; false once the cut is reached. */
+bool
+AddPair(PairSweep &sweep, std::uint32_t a, std::uint32_t b, Instant at, SimResult &r)
+{
+	if (!sweep.known.insert(std::uint64_t{a} << 32 | b).second)
+		return true;
+	if (r.pairs.size() == sweep.max_pairs) {
+		r.pairs_truncated = true;
+		return false;
+	}
+	r.pairs.push_back(SimPair{a, b, 0, at});
+	return true;
+}
+
+/*
+ * The pairs whose first common second may be `at` (a starter with any
+ * running job), enumerated in (a, b) order so that the cut keeps the first
+ * ones: for a starter a every b > a, for a job already running only the
+ * starters b > a. False once the cut is reached.
+ */
+bool
+PairsAt(PairSweep &sweep, const std::vector<std::uint32_t> &running_before, Instant at, SimResult &r)
+{
+	std::sort(sweep.starters.begin(), sweep.starters.end());
+	sweep.all = running_before;
+	sweep.all.insert(sweep.all.end(), sweep.starters.begin(), sweep.starters.end());
+	std::sort(sweep.all.begin(), sweep.all.end());
+	for (const std::uint32_t s : sweep.starters)
+		sweep.starting[s] = 1;
+	bool more = true;
+	for (std::size_t i = 0; i < sweep.all.size() && more; i++) {
+		const std::uint32_t a = sweep.all[i];
+		const std::vector<std::uint32_t> &partners = sweep.starting[a] != 0 ? sweep.all : sweep.starters;
+		for (auto b = std::upper_bound(partners.begin(), partners.end(), a); b != partners.end() && more; ++b)
+			more = AddPair(sweep, a, *b, at, r);
+	}
+	for (const std::uint32_t s : sweep.starters)
+		sweep.starting[s] = 0;
+	return more;
+}
+
 /*
  * Pairs in order of their first common second: a pair first overlaps where
  * one of its jobs starts a window while the other runs. The sweep stops at
  * the second in which the max_pairs-th pair appears (sorted by index within
  * the second); the overlap seconds of the kept pairs come from their lists.
+ * Pairs exist exactly when some second has two jobs running.
  */
 bool
 FindPairs(const std::vector<std::vector<RunWindow>> &windows, const Span &span, std::size_t max_pairs,
           InterruptCheck &check, SimResult &r)
 {
+	if (r.overlap_seconds == 0 || max_pairs == 0) {
+		r.pairs_truncated = r.overlap_seconds > 0;
+		return true;
+	}
 	const Buckets starts = BucketWindows(windows, span, false);
 	const Buckets ends = BucketWindows(windows, span, true);
 	ActiveSet active(windows.size());
-	std::unordered_set<std::uint64_t> known;
-	std::vector<std::pair<std::uint32_t, std::uint32_t>> fresh;
+	PairSweep sweep;
+	sweep.max_pairs = max_pairs;
+	sweep.starting.assign(windows.size(), 0);
 	const std::size_t length = static_cast<std::size_t>(span.end - span.from);
-	for (std::size_t t = 0; t < length && !r.pairs_truncated; t++) {
+	for (std::size_t t = 0; t < length; t++) {
 		for (std::uint32_t k = ends.head[t]; k < ends.head[t + 1]; k++)
 			active.Remove(ends.items[k]);
-		fresh.clear();
-		for (std::uint32_t k = starts.head[t]; k < starts.head[t + 1]; k++) {
-			const std::uint32_t job = starts.items[k];
-			for (const std::uint32_t other : active.Members())
-				fresh.emplace_back(std::min(job, other), std::max(job, other));
-			active.Add(job);
-			if (check.Step())
-				return false;
-		}
-		std::sort(fresh.begin(), fresh.end());
-		for (const auto &[a, b] : fresh) {
-			if (!known.insert(std::uint64_t{a} << 32 | b).second)
-				continue;
-			if (r.pairs.size() == max_pairs) {
-				r.pairs_truncated = true;
+		if (starts.head[t] == starts.head[t + 1])
+			continue;
+		sweep.starters.assign(starts.items.begin() + starts.head[t], starts.items.begin() + starts.head[t + 1]);
+		if (!active.Members().empty() || sweep.starters.size() >= 2)
+			if (!PairsAt(sweep, active.Members(), span.from + static_cast<Instant>(t), r))
 				break;
-			}
-			r.pairs.push_back(SimPair{a, b, 0, span.from + static_cast<std::int64_t>(t)});
-		}
+		for (const std::uint32_t job : sweep.starters)
+			active.Add(job);
+		if (check.Step())
+			return false;
 	}
 	for (SimPair &pair : r.pairs) {
 		pair.overlap_seconds = 0;

@@ -134,6 +134,25 @@ TEST(Optimize, ThreeMovableJobsMatchBruteForce)
 	ExpectExactOptimum(jobs, SimHorizon(120));
 }
 
+TEST(Optimize, AGroupAlreadyOverlappingAbsorbsAnotherMember)
+{
+	/*
+	 * Two pinned members overlap at 0-29, a third runs at 30-54: the fourth
+	 * adds no group second only at offsets 0-10 and 55-59 (its 20 s then lie
+	 * in 55-59 and in 0-29), and 55 overlaps the fewest seconds (15 s with two jobs).
+	 */
+	const std::vector<SimJob> jobs{
+	    SimJobOf("* * * * *", 0, 30, "g", true),
+	    SimJobOf("* * * * *", 0, 30, "g", true),
+	    SimJobOf("* * * * *", 30, 25, "g", true),
+	    SimJobOf("* * * * *", 40, 20, "g"),
+	};
+	const OptimizeResult r = Optimize(jobs, SimHorizon(kHour));
+	EXPECT_EQ(r.offsets[3], 55);
+	EXPECT_EQ(r.group_overlap_after, 30 * 60);
+	ExpectExactOptimum(jobs, SimHorizon(180));
+}
+
 TEST(Optimize, RandomPairsMatchBruteForce)
 {
 	std::mt19937 rng(11);
@@ -240,6 +259,28 @@ TEST(Optimize, NeverWorseThanTheCurrentOffsets)
 	}
 }
 
+/* The heuristic's result is a local optimum: no single job's offset change improves the objective. */
+TEST(Optimize, NoSingleMoveImprovesTheHeuristicResult)
+{
+	std::mt19937 rng(21);
+	for (int round = 0; round < 4; round++) {
+		const std::vector<SimJob> jobs = RandomJobs(rng, 12);
+		const SimOptions options = SimHorizon(2 * kHour);
+		const OptimizeResult r = Optimize(jobs, options);
+		ASSERT_FALSE(r.exact);
+		const Objective found = ObjectiveOf(jobs, r.offsets, options);
+		for (std::size_t i = 0; i < jobs.size(); i++) {
+			if (jobs[i].pinned || !OffsetMovable(jobs[i].schedule))
+				continue;
+			std::vector<int> offsets = r.offsets;
+			for (int o = 0; o < 60; o++) {
+				offsets[i] = o;
+				EXPECT_LE(found, ObjectiveOf(jobs, offsets, options)) << round << " job " << i << " offset " << o;
+			}
+		}
+	}
+}
+
 TEST(Optimize, DeterministicAndIndependentOfInputOrder)
 {
 	std::mt19937 rng(5);
@@ -310,6 +351,69 @@ TEST(Optimize, SeedScenarioShortRunsAtLeastAsGoodAsHandPicked)
 TEST(Optimize, SeedScenarioLongRunsAtLeastAsGoodAsHandPicked)
 {
 	ExpectAtLeastHandPicked(SeedScenario({12, 20, 8, 15, 5, 18, 10, 20}));
+}
+
+/* From all offsets at 0 (the :00 storm), the optimiser finds what the hand-picked offsets achieve. */
+TEST(Optimize, SeedScenarioFromTheStorm)
+{
+	for (const bool long_runs : {false, true}) {
+		std::vector<SimJob> jobs = SeedScenario(long_runs ? std::vector<int>{12, 20, 8, 15, 5, 18, 10, 20}
+		                                                  : std::vector<int>{1, 2, 1, 2, 1, 1, 2, 1});
+		for (SimJob &job : jobs)
+			job.offset = 0;
+		const OptimizeResult r = Optimize(jobs, SimHorizon(86400));
+		EXPECT_EQ(r.peak_before, 8);
+		EXPECT_EQ(r.group_overlap_after, 0) << long_runs;
+		/* Long runs: 626 run-seconds every 10 minutes, a mean above 1 running, so 2 is the least possible peak. */
+		EXPECT_EQ(r.peak_after, long_runs ? 2 : 1);
+		if (!long_runs) {
+			EXPECT_EQ(r.overlap_after, 0);
+		}
+	}
+}
+
+/* Says stop from its `stop_at`-th poll on. */
+struct StopAfter {
+	int polls = 0;
+	int stop_at = 0;
+	static bool
+	Poll(void *ctx)
+	{
+		auto *self = static_cast<StopAfter *>(ctx);
+		return ++self->polls >= self->stop_at;
+	}
+};
+
+TEST(Optimize, CancellationAtAnyPollReturnsNoResult)
+{
+	std::mt19937 rng(9);
+	const std::vector<SimJob> jobs = RandomJobs(rng, 60);
+	const SimOptions options = SimHorizon(6 * kHour);
+	const OptimizeResult full = Optimize(jobs, options);
+	const SimResult full_sim = Simulate(jobs, options);
+	int cancelled = 0;
+	for (int stop_at = 1; stop_at < 400; stop_at += 7) {
+		StopAfter stop{0, stop_at};
+		const Interrupt interrupt{&StopAfter::Poll, &stop};
+		const Cancellable<OptimizeResult> r = Optimize(jobs, options, interrupt);
+		if (r.cancelled) {
+			cancelled++;
+			EXPECT_TRUE(r.value.offsets.empty());
+		} else {
+			EXPECT_EQ(r.value.offsets, full.offsets) << stop_at;
+		}
+		StopAfter stop_sim{0, stop_at};
+		const Cancellable<SimResult> s = Simulate(jobs, options, Interrupt{&StopAfter::Poll, &stop_sim});
+		if (!s.cancelled) {
+			EXPECT_EQ(s.value.running, full_sim.running) << stop_at;
+		}
+	}
+	EXPECT_GT(cancelled, 0);
+	StopAfter never{0, 1 << 30};
+	const Cancellable<OptimizeResult> done = Optimize(jobs, options, Interrupt{&StopAfter::Poll, &never});
+	EXPECT_FALSE(done.cancelled);
+	EXPECT_GT(never.polls, 10);
+	EXPECT_EQ(done.value.offsets, full.offsets);
 }
 
 } // namespace

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace js::core::test {
@@ -102,6 +103,42 @@ TEST(Simulate, RunsStartedBeforeTheHorizonSpillIn)
 	EXPECT_EQ(r.overlap_seconds, 5);
 	ASSERT_EQ(r.pairs.size(), 1U);
 	EXPECT_EQ(r.pairs[0].first_overlap, kSimFrom + 10);
+}
+
+TEST(Simulate, RunsLongerThanTheHorizonLookBackFar)
+{
+	/* A daily 11:00 job running 2 days: the runs of the last two days cover a whole day from 12:00. */
+	const SimJob job = SimJobOf("0 11 * * *", 0, 2 * 86400);
+	const std::vector<RunWindow> runs = JobRuns(job, SimHorizon(86400));
+	ASSERT_EQ(runs.size(), 1U);
+	EXPECT_EQ(runs[0].start, kSimFrom);
+	EXPECT_EQ(runs[0].end, kSimFrom + 86400);
+	/* Durations are clamped to kMaxSimDurationSeconds: a weekly job "running" 30 days covers 7 days. */
+	const SimJob weekly = SimJobOf("0 12 * * 6", 0, 30 * 86400); /* 2026-11-28 is a Saturday */
+	const std::vector<RunWindow> week = JobRuns(weekly, SimHorizon(14 * 86400));
+	ASSERT_EQ(week.size(), 1U);
+	EXPECT_EQ(week[0].start, kSimFrom);
+	EXPECT_EQ(week[0].end, kSimFrom + 14 * 86400);
+	/* Unclamped, the Nov 1 run would last until Dec 1 and the Dec 1 run past the horizon's end (Dec 29). */
+	const SimJob monthly = SimJobOf("0 12 1 * *", 0, 30 * 86400);
+	const std::vector<RunWindow> month = JobRuns(monthly, SimHorizon(31 * 86400));
+	ASSERT_EQ(month.size(), 1U);
+	EXPECT_EQ(month[0].start, Utc(2026, 12, 1, 12));
+	EXPECT_EQ(month[0].end, Utc(2026, 12, 8, 12));
+}
+
+TEST(Simulate, EmptyInputAndClampedHorizon)
+{
+	const SimResult empty = Simulate({}, SimHorizon(10));
+	EXPECT_EQ(empty.running.size(), static_cast<std::size_t>(kMinSimHorizonSeconds));
+	EXPECT_EQ(empty.peak, 0);
+	EXPECT_EQ(empty.peak_at, kSimFrom);
+	EXPECT_EQ(empty.busy_seconds, 0);
+	EXPECT_EQ(Simulate({}, SimHorizon(400 * 86400)).running.size(), static_cast<std::size_t>(kMaxSimHorizonSeconds));
+	const OptimizeResult none = Optimize({}, SimHorizon(kHour));
+	EXPECT_TRUE(none.offsets.empty());
+	EXPECT_TRUE(none.exact);
+	EXPECT_EQ(none.moved, 0);
 }
 
 TEST(Simulate, PeakAtIsTheFirstSecondOfThePeak)
@@ -202,6 +239,54 @@ TEST(Simulate, SpringForwardInNewYork)
 	EXPECT_EQ(r.pairs[0].first_overlap, Utc(2027, 3, 14, 7, 0, 15));
 }
 
+/* Every overlapping pair by comparing JobRuns second by second, sorted as Simulate sorts them. */
+std::vector<SimPair>
+BrutePairs(const std::vector<SimJob> &jobs, const SimOptions &options)
+{
+	std::vector<std::vector<char>> busy;
+	for (const SimJob &job : jobs) {
+		busy.emplace_back(static_cast<std::size_t>(options.horizon_seconds), 0);
+		for (const RunWindow &w : JobRuns(job, options))
+			for (Instant t = w.start; t < w.end; t++)
+				busy.back()[static_cast<std::size_t>(t - options.from)] = 1;
+	}
+	std::vector<SimPair> pairs;
+	for (std::size_t a = 0; a < jobs.size(); a++)
+		for (std::size_t b = a + 1; b < jobs.size(); b++) {
+			SimPair pair{a, b, 0, 0};
+			for (std::size_t t = busy[a].size(); t-- > 0;)
+				if (busy[a][t] != 0 && busy[b][t] != 0) {
+					pair.overlap_seconds++;
+					pair.first_overlap = options.from + static_cast<Instant>(t);
+				}
+			if (pair.overlap_seconds > 0)
+				pairs.push_back(pair);
+		}
+	std::sort(pairs.begin(), pairs.end(), [](const SimPair &x, const SimPair &y) {
+		return std::tie(x.first_overlap, x.index_a, x.index_b) < std::tie(y.first_overlap, y.index_a, y.index_b);
+	});
+	return pairs;
+}
+
+/* Simulate's pairs, complete and cut at a few sizes, against BrutePairs. */
+void
+ExpectPairs(const std::vector<SimJob> &jobs, SimOptions options)
+{
+	const std::vector<SimPair> expected = BrutePairs(jobs, options);
+	for (const std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{1000}}) {
+		options.max_pairs = cut;
+		const SimResult r = Simulate(jobs, options);
+		EXPECT_EQ(r.pairs_truncated, expected.size() > cut);
+		ASSERT_EQ(r.pairs.size(), std::min(cut, expected.size()));
+		for (std::size_t k = 0; k < r.pairs.size(); k++) {
+			EXPECT_EQ(r.pairs[k].index_a, expected[k].index_a) << k;
+			EXPECT_EQ(r.pairs[k].index_b, expected[k].index_b) << k;
+			EXPECT_EQ(r.pairs[k].first_overlap, expected[k].first_overlap) << k;
+			EXPECT_EQ(r.pairs[k].overlap_seconds, expected[k].overlap_seconds) << k;
+		}
+	}
+}
+
 /* Random job sets against a plain second-by-second count of JobRuns. */
 TEST(Simulate, MatchesASecondBySecondCount)
 {
@@ -233,6 +318,7 @@ TEST(Simulate, MatchesASecondBySecondCount)
 		EXPECT_EQ(r.overlap_seconds, overlap);
 		EXPECT_EQ(r.group_overlap_seconds, group_overlap);
 		EXPECT_EQ(r.peak, *std::max_element(count.begin(), count.end()));
+		ExpectPairs(jobs, options);
 	}
 }
 
