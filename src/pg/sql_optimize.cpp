@@ -49,8 +49,6 @@ extern "C" {
 
 namespace {
 
-/* Runs this long or longer are treated as this long (a week: beyond any horizon we simulate). */
-constexpr int64 kMaxDurationSeconds = 7 * 86400;
 /* stagger_simulate's `starting`: at most this many names, then "… N more". */
 constexpr int kMaxStartingNames = 10;
 /* Interval schedules: fire instants looked at for their seconds of the minute (one hour of 1-second fires). */
@@ -143,7 +141,7 @@ ReadOptRows()
 		char *group = SPI_getvalue(t, d, 8);
 		r.group = group != nullptr ? pstrdup(group) : nullptr;
 		int64 secs = DatumGetInt64(SPI_getbinval(t, d, 9, &isnull));
-		r.duration = static_cast<int>(isnull ? 1 : Max(1, Min(secs, kMaxDurationSeconds)));
+		r.duration = static_cast<int>(isnull ? 1 : Max(1, Min(secs, js::core::kMaxSimDurationSeconds)));
 	}
 	out.count = n;
 	MemoryContextSwitchTo(old);
