@@ -52,7 +52,7 @@ timed() { # n label statement
 
 for n in $SIZES; do
 	js_log "$n jobs"
-	bench_sql -q <<-SQL
+	bench_sql -q >/dev/null <<-SQL
 		DELETE FROM job_stagger.job_run_details;
 		DELETE FROM job_stagger.jobs;
 		SELECT count(stagger_schedule('j' || i, (ARRAY['* * * * *', '*/5 * * * *', '0 * * * *'])[i % 3 + 1], 'SELECT 1', 0,
@@ -85,7 +85,7 @@ done
 	echo "| jobs | stagger_simulate() | stagger_optimize() | stagger_optimize(apply => true) | optimize / simulate |"
 	echo "| ---: | ---: | ---: | ---: | ---: |"
 	bench_sql -c "
-	  SELECT format('| %s | %s | %s | %s | %s |', n, s, o, a, round(o / nullif(s, 0), 1))
+	  SELECT format('| %s | %s | %s | %s | %s |', n, s, o, a, round((o / nullif(s, 0))::numeric, 1))
 	    FROM (SELECT n,
 	                 round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE what = 'stagger_simulate()')) AS s,
 	                 round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE what = 'stagger_optimize()')) AS o,
