@@ -16,6 +16,7 @@
  * in CallCore into palloc'd plain results, then tuples and writes.
  */
 #include "pg/sql_optimize.hpp"
+#include "core/apply_rule.hpp"
 #include "core/simulate.hpp"
 #include "core/stagger.hpp"
 #include "pg/bridge.hpp"
@@ -53,8 +54,6 @@ namespace {
 constexpr int kMaxStartingNames = 10;
 /* Interval schedules: fire instants looked at for their seconds of the minute (one hour of 1-second fires). */
 constexpr int kMaxIntervalFires = 3600;
-/* auto_optimize applies a proposal with the same peak only if it cuts overlap seconds by this share. */
-constexpr double kMinOverlapCut = 0.10;
 
 /* Set while the optimiser's own UPDATE runs: the pinned trigger then keeps offset_pinned as written. */
 bool optimizer_writing = false;
@@ -473,16 +472,12 @@ ReadOverrides(bool warn)
 	return list;
 }
 
-/* auto_optimize's hysteresis: is the proposal enough better to move jobs? */
+/* auto_optimize's hysteresis (core/apply_rule.hpp): is the proposal clearly better? */
 bool
 WorthApplying(const Prediction &p)
 {
-	if (p.group_after != p.group_before)
-		return p.group_after < p.group_before;
-	if (p.peak_after != p.peak_before)
-		return p.peak_after < p.peak_before;
-	return p.overlap_before > 0 &&
-	       static_cast<double>(p.overlap_after) <= static_cast<double>(p.overlap_before) * (1.0 - kMinOverlapCut);
+	return js::core::ClearlyBetter(js::core::PredictedChange{p.group_before, p.group_after, p.peak_before, p.peak_after,
+	                                                         p.overlap_before, p.overlap_after});
 }
 
 /* One tuple per row of stagger_simulate. */
