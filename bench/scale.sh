@@ -25,15 +25,32 @@
 #     cron.max_running_jobs = N + 50, max_worker_processes = N + 60,
 #     max_connections = N + 100.
 #
+# (c) Bulk scheduling. BENCH_BULK_JOBS (10,000) jobs with each system's API,
+#     side by side in the same run, for each of {one statement (`SELECT
+#     count(f(...)) FROM generate_series`), one autocommit statement each
+#     (psql -f)} x {sparse (the idle jobs of (a)), frequent (the schedules of
+#     issue 12: '* * * * *', '*/5 * * * *', '*/10 * * * *', '0 * * * *',
+#     '30 2 * * *', '15 */2 * * 1-5', job i gets number 1 + i % 6)}; both
+#     tables emptied (TRUNCATE) and both launchers idle before each case;
+#     NOTICEs are sent (client_min_messages = notice, output discarded), as a
+#     new user would get them. A case with frequent jobs starts early in a
+#     minute so that none of its jobs fires before it is removed again.
+#     BENCH_BULK_REPEAT (1; quick: 3) runs per case, median reported; each run
+#     cut off after BENCH_SCHEDULE_LIMIT s.
+#
 # Runtime with the defaults: 8 to 12 minutes: about 7.5 min of fixed cost (2 x
 # 60 s idle windows, 4 burst minutes, alignment to minute boundaries, pg_cron's
-# scheduling) plus job_stagger's scheduling steps, at most 2 x 120 s.
-# BENCH_SCALE_IDLE=0 runs the bursts only (about 5 min).
+# scheduling) plus job_stagger's scheduling steps, at most 2 x 120 s; plus
+# (c), about 3-5 minutes (mostly the autocommit cases, which wait for a
+# commit each, and the alignment of the frequent cases to a minute).
+# BENCH_SCALE_IDLE=0 skips (a), BENCH_SCALE_BURST=0 skips (b),
+# BENCH_SCALE_BULK=0 skips (c); BENCH_SCALE_BULK_ONLY=1 runs (c) only.
 # BENCH_QUICK=1: 1,000 jobs, 15 s idle windows, 30 s limit, 40-job bursts
 # (about 3-4 min).
 #
 # Environment: BENCH_SCALE_JOBS, BENCH_IDLE_SECONDS, BENCH_SCHEDULE_LIMIT,
 # BENCH_BURST_JOBS (a list of burst sizes), BENCH_BURST_SLEEP (0.5),
+# BENCH_BULK_JOBS, BENCH_BULK_REPEAT,
 # BENCH_SCALE_IDLE=0 (skip (a)), BENCH_CRON_BGW=1 (pg_cron with
 # background workers instead of libpq connections), BENCH_NICE=-10 (the
 # cluster's processes, both systems alike, at that nice value, against noise
@@ -50,15 +67,20 @@ BENCH_NAME=scale
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	NJOBS=${BENCH_SCALE_JOBS:-1000} IDLE=${BENCH_IDLE_SECONDS:-15} BURST=${BENCH_BURST_JOBS:-40}
-	LIMIT=${BENCH_SCHEDULE_LIMIT:-30}
+	LIMIT=${BENCH_SCHEDULE_LIMIT:-30} BULK_JOBS=${BENCH_BULK_JOBS:-1000} BULK_REPEAT=${BENCH_BULK_REPEAT:-3}
 else
 	NJOBS=${BENCH_SCALE_JOBS:-10000} IDLE=${BENCH_IDLE_SECONDS:-60} BURST=${BENCH_BURST_JOBS:-"200 1000"}
-	LIMIT=${BENCH_SCHEDULE_LIMIT:-120}
+	LIMIT=${BENCH_SCHEDULE_LIMIT:-120} BULK_JOBS=${BENCH_BULK_JOBS:-10000} BULK_REPEAT=${BENCH_BULK_REPEAT:-1}
+fi
+SCALE_BURST=${BENCH_SCALE_BURST:-1}
+SCALE_BULK=${BENCH_SCALE_BULK:-1}
+if [ "${BENCH_SCALE_BULK_ONLY:-0}" = 1 ]; then
+	SCALE_IDLE=0 SCALE_BURST=0 SCALE_BULK=1
 fi
 BURST_SLEEP=${BENCH_BURST_SLEEP:-0.5}
 CRON_BGW=${BENCH_CRON_BGW:-0}
-SCALE_IDLE=${BENCH_SCALE_IDLE:-1}
-for v in $NJOBS $IDLE $BURST $LIMIT; do
+SCALE_IDLE=${SCALE_IDLE:-${BENCH_SCALE_IDLE:-1}}
+for v in $NJOBS $IDLE $BURST $LIMIT $BULK_JOBS $BULK_REPEAT; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || js_die "job counts and seconds must be positive integers, got '$v'"
 done
 [[ $BURST_SLEEP =~ ^[0-9]+(\.[0-9]+)?$ ]] || js_die "BENCH_BURST_SLEEP must be a number of seconds"
@@ -245,10 +267,103 @@ fi
 # ---------------------------------------------------------------- (b) burst
 
 burst_cmd() { echo "INSERT INTO bench.probe (tag) VALUES ('$1'); SELECT pg_sleep($BURST_SLEEP)"; }
-for n in $BURST; do
-	bench_phase job_stagger "job_stagger_burst_$n" "$n" '* * * * *' "$(burst_cmd "job_stagger_burst_$n")" minute 1
-	bench_phase pg_cron "pg_cron_burst_$n" "$n" '* * * * *' "$(burst_cmd "pg_cron_burst_$n")" minute 1
-done
+if [ "$SCALE_BURST" != 0 ]; then
+	for n in $BURST; do
+		bench_phase job_stagger "job_stagger_burst_$n" "$n" '* * * * *' "$(burst_cmd "job_stagger_burst_$n")" minute 1
+		bench_phase pg_cron "pg_cron_burst_$n" "$n" '* * * * *' "$(burst_cmd "pg_cron_burst_$n")" minute 1
+	done
+fi
+
+# ---------------------------------------------------------------- (c) bulk scheduling
+
+BULK_FREQUENT="(ARRAY['* * * * *', '*/5 * * * *', '*/10 * * * *', '0 * * * *', '30 2 * * *', '15 */2 * * 1-5'])[1 + i % 6]"
+
+# Empties both job tables and waits until both launchers are idle.
+bulk_reset() {
+	bench_sql -c "TRUNCATE job_stagger.jobs; TRUNCATE cron.job" >/dev/null
+	settle "$JS_PID" >/dev/null
+	settle "$CRON_PID" >/dev/null
+}
+
+# Frequent jobs would fire at the next minute boundary: start the case only
+# when at least $1 s of the minute are left, so that it ends (and its jobs are
+# removed) before the boundary.
+bulk_align() { # seconds needed
+	local sec
+	sec=$((10#$(date -u +%S)))
+	if [ $((60 - sec)) -lt "$1" ]; then
+		sleep $((61 - sec))
+	fi
+}
+
+# One run of one case; prints its seconds, or "> LIMIT" when cut off.
+bulk_run() { # sys kind mode
+	local fn sched a b psql_pid
+	if [ "$1" = job_stagger ]; then fn=stagger_schedule; else fn=cron.schedule; fi
+	if [ "$2" = frequent ]; then sched=$BULK_FREQUENT; else sched=$IDLE_SCHED; fi
+	if [ "$3" = statement ]; then
+		[ "$2" = sparse ] || bulk_align 20
+		a=$(bench_now)
+		if ! PGOPTIONS="$PGOPTIONS -c client_min_messages=notice -c statement_timeout=${LIMIT}s" bench_sql \
+			-c "SELECT count($fn('s' || i, $sched, 'SELECT 1')) FROM generate_series(1, $BULK_JOBS) i" \
+			>/dev/null 2>"$WORK/bulk_err"; then
+			grep -q 'statement timeout' "$WORK/bulk_err" || { cat "$WORK/bulk_err" >&2; return 1; }
+			echo "> $LIMIT"
+			return 0
+		fi
+		b=$(bench_now)
+	else
+		bench_sql -c "SELECT format('SELECT $fn(%L, %L, %L);', 's' || i, $sched, 'SELECT 1')
+		              FROM generate_series(1, $BULK_JOBS) i" >"$WORK/bulk.sql"
+		[ "$2" = sparse ] || bulk_align $((BULK_JOBS * 53 / 10000 + 5 > 58 ? 58 : BULK_JOBS * 53 / 10000 + 5))
+		a=$(bench_now)
+		PGOPTIONS="$PGOPTIONS -c client_min_messages=notice" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
+			-p "$JS_PORT" -U postgres -d postgres -At -f "$WORK/bulk.sql" >/dev/null 2>"$WORK/bulk_err" &
+		psql_pid=$!
+		while kill -0 "$psql_pid" 2>/dev/null &&
+			awk -v a="$a" -v n="$(bench_now)" -v l="$LIMIT" 'BEGIN { exit !(n - a < l) }'; do
+			sleep 0.05
+		done
+		b=$(bench_now)
+		if kill -0 "$psql_pid" 2>/dev/null; then
+			kill "$psql_pid"
+			wait "$psql_pid" || true
+			echo "> $LIMIT"
+			return 0
+		fi
+		wait "$psql_pid" || { cat "$WORK/bulk_err" >&2; return 1; }
+	fi
+	bench_sql -c "TRUNCATE job_stagger.jobs; TRUNCATE cron.job" >/dev/null
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b - a }'
+}
+
+# Median of the runs ("> LIMIT" sorts last).
+bulk_median() { printf '%s\n' "$@" | sed 's/^> /9999 /' | sort -n | awk '{ v[NR] = $0 } END { m = v[int((NR + 1) / 2)]; sub(/^9999 /, "> ", m); print m }'; }
+
+RUNS_SQL="SELECT (SELECT count(*) FROM job_stagger.job_run_details) + (SELECT count(*) FROM cron.job_run_details)"
+if [ "$SCALE_BULK" != 0 ]; then
+	bulk_reset
+	bulk_runs0=$(bench_sql -c "$RUNS_SQL")
+	for kind in sparse frequent; do
+		for mode in statement autocommit; do
+			declare -a js_runs=() cron_runs=()
+			for ((r = 1; r <= BULK_REPEAT; r++)); do
+				for sys in job_stagger pg_cron; do
+					bench_log "bulk: $BULK_JOBS $kind jobs, $mode, $sys (run $r of $BULK_REPEAT)"
+					bulk_reset
+					t=$(bulk_run "$sys" "$kind" "$mode") || js_die "bulk: $sys $kind $mode failed"
+					if [ "$sys" = job_stagger ]; then js_runs+=("$t"); else cron_runs+=("$t"); fi
+				done
+			done
+			R[bulk_js_${kind}_$mode]=$(bulk_median "${js_runs[@]}")
+			R[bulk_cron_${kind}_$mode]=$(bulk_median "${cron_runs[@]}")
+			R[bulk_runs_${kind}_$mode]="${js_runs[*]} | ${cron_runs[*]}"
+		done
+	done
+	bulk_reset
+	runs=$(($(bench_sql -c "$RUNS_SQL") - bulk_runs0))
+	[ "$runs" = 0 ] || bench_warn "bulk: $runs run(s) of the scheduled jobs recorded, expected none"
+fi
 BENCH_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- report
@@ -289,21 +404,47 @@ bench_log "summary"
 		echo "(a) skipped (BENCH_SCALE_IDLE=0)"
 		echo
 	fi
-	echo "## (b) Bursts: N jobs due in the same second (N = $BURST)"
-	echo
-	echo "Jobs \`* * * * *\`, one minute boundary per system, command"
-	echo "\`INSERT INTO bench.probe (tag) VALUES ('<phase>'); SELECT pg_sleep($BURST_SLEEP)\`. Start lag: job_stagger"
-	echo "started_at - scheduled_at; pg_cron start_time - date_trunc('minute', start_time). The max is the time"
-	echo "until the last run started. In-command: clock_timestamp() of the INSERT minus the minute."
-	echo
-	echo "| system | N | started / due | not succeeded | first | p50 | p95 | p99 | max (last started) | peak concurrency | in-command p50 | in-command max |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-	bench_sql -c "SELECT format('| %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |', sys, njobs, runs, expected,
-	                            not_ok, bench.ms(min_lag), bench.ms(p50), bench.ms(p95), bench.ms(p99), bench.ms(max_lag),
-	                            peak, bench.ms(probe_p50), bench.ms(probe_max))
-	                FROM bench.stats ORDER BY ord"
-	echo
-	bench_outcomes_md
+	if [ "$SCALE_BURST" != 0 ]; then
+		echo "## (b) Bursts: N jobs due in the same second (N = $BURST)"
+		echo
+		echo "Jobs \`* * * * *\`, one minute boundary per system, command"
+		echo "\`INSERT INTO bench.probe (tag) VALUES ('<phase>'); SELECT pg_sleep($BURST_SLEEP)\`. Start lag: job_stagger"
+		echo "started_at - scheduled_at; pg_cron start_time - date_trunc('minute', start_time). The max is the time"
+		echo "until the last run started. In-command: clock_timestamp() of the INSERT minus the minute."
+		echo
+		echo "| system | N | started / due | not succeeded | first | p50 | p95 | p99 | max (last started) | peak concurrency | in-command p50 | in-command max |"
+		echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		bench_sql -c "SELECT format('| %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |', sys, njobs, runs, expected,
+		                            not_ok, bench.ms(min_lag), bench.ms(p50), bench.ms(p95), bench.ms(p99), bench.ms(max_lag),
+		                            peak, bench.ms(probe_p50), bench.ms(probe_max))
+		                FROM bench.stats ORDER BY ord"
+		echo
+		# the outcomes table of bench_outcomes_md; the log and warnings sections come last
+		echo "| phase | statuses | runs of the other system during the phase |"
+		echo "| --- | --- | ---: |"
+		bench_sql -c "SELECT format('| %s | %s | %s |', phase, coalesce(statuses, 'none'), other_runs) FROM bench.stats ORDER BY ord"
+		echo
+	else
+		echo "(b) skipped (BENCH_SCALE_BURST=0)"
+		echo
+	fi
+	if [ "$SCALE_BULK" != 0 ]; then
+		echo "## (c) Bulk scheduling: $BULK_JOBS jobs"
+		echo
+		echo "Sparse: the jobs of (a). Frequent: job i gets \`$BULK_FREQUENT\` (issue 12)."
+		echo "Both tables emptied and both launchers idle before each run; NOTICEs sent (client_min_messages = notice)."
+		echo "Seconds, median of $BULK_REPEAT run(s) per case (runs: job_stagger | pg_cron); ratio = job_stagger / pg_cron."
+		echo
+		echo "| schedules | how | job_stagger | pg_cron | ratio | runs |"
+		echo "| --- | --- | ---: | ---: | ---: | --- |"
+		for kind in sparse frequent; do
+			for mode in statement autocommit; do
+				echo "| $kind | $( [ "$mode" = statement ] && echo "one statement" || echo "autocommit, one statement per job (psql -f)") | ${R[bulk_js_${kind}_$mode]} s | ${R[bulk_cron_${kind}_$mode]} s | $(awk -v a="${R[bulk_js_${kind}_$mode]}" -v b="${R[bulk_cron_${kind}_$mode]}" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }') | ${R[bulk_runs_${kind}_$mode]} |"
+			done
+		done
+		echo
+	fi
+	bench_log_md
 } >"$OUT"
 cat "$OUT"
 bench_log "written to ${OUT#"$JS_ROOT"/}"

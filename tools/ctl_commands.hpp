@@ -16,6 +16,7 @@ int RunToggle(Connection &conn, const Options &options, bool enable);
 int RunCheck(Connection &conn, const Options &options);
 int RunKpi(Connection &conn, const Options &options);
 int RunReport(Connection &conn, const Options &options);
+int RunTimeline(Connection &conn, const Options &options);
 
 /* Why no scheduler runs (a standby, or the launcher is down), with `consequence` appended to the hint. */
 CtlError SchedulerDownError(bool standby, const std::string &consequence);

@@ -18,6 +18,9 @@ namespace js::ctl {
 
 namespace {
 
+/* stagger_timeline() draws 60 columns per minute: at most an hour. */
+constexpr long kMaxTimelineMinutes = 60;
+
 struct CommandInfo {
 	const char *synopsis;
 	const char *description;
@@ -61,6 +64,14 @@ Commands()
 	      "Print the analysis views: job_stagger.concurrency, duration_comparison, success_rate,\n"
 	      "start_distribution, overlaps and offset_verification, at most N rows each (default 20).",
 	      {"limit"}}},
+	    {"timeline",
+	     {"timeline [--minutes N] [--source history|simulation]",
+	      "Draw stagger_timeline(N, source): one row per job with one character per second (> run\n"
+	      "starts, # running, x failed/timed out/crashed, s skipped, . idle) and the number of jobs\n"
+	      "running in each second. --source history (default): the last N whole minutes from the run\n"
+	      "history; simulation: the next N whole minutes as the simulator predicts them. N is 1 to 60\n"
+	      "(default 1). Times are in the session's time zone (PGTZ sets it).",
+	      {"minutes", "source"}}},
 	};
 	return commands;
 }
@@ -96,6 +107,25 @@ ParseLimit(const std::string &text)
 	return value;
 }
 
+int
+ParseMinutes(const std::string &text)
+{
+	char *end = nullptr;
+	errno = 0;
+	long value = std::strtol(text.c_str(), &end, 10);
+	if (text.empty() || *end != '\0' || errno != 0 || value < 1 || value > kMaxTimelineMinutes)
+		throw UsageError("invalid --minutes \"" + text + "\": expected a whole number from 1 to 60");
+	return static_cast<int>(value);
+}
+
+std::string
+ParseSource(const std::string &text)
+{
+	if (text != "history" && text != "simulation")
+		throw UsageError("invalid --source \"" + text + "\": expected history or simulation");
+	return text;
+}
+
 /* Stores the value of one option (long name, without dashes). */
 void
 SetOption(Options &options, const std::string &name, const std::string &value)
@@ -118,6 +148,10 @@ SetOption(Options &options, const std::string &name, const std::string &value)
 		options.output_dir = value;
 	else if (name == "limit")
 		options.limit = ParseLimit(value);
+	else if (name == "minutes")
+		options.minutes = ParseMinutes(value);
+	else if (name == "source")
+		options.source = ParseSource(value);
 }
 
 /*
@@ -127,8 +161,8 @@ SetOption(Options &options, const std::string &name, const std::string &value)
 std::pair<std::string, std::string>
 ReadOption(int argc, char **argv, int &i)
 {
-	static const std::set<std::string> with_value = {"dbname", "host",  "port",       "username", "timeout",
-	                                                 "window", "since", "output-dir", "limit"};
+	static const std::set<std::string> with_value = {"dbname", "host",       "port",  "username", "timeout", "window",
+	                                                 "since",  "output-dir", "limit", "minutes",  "source"};
 	static const std::map<char, std::string> short_names = {
 	    {'d', "dbname"}, {'h', "host"}, {'p', "port"}, {'U', "username"}};
 	std::string arg = argv[i];
@@ -237,7 +271,8 @@ UsageText()
 	        "Exit status:\n"
 	        "  0  success\n"
 	        "  1  a rollout check failed (check)\n"
-	        "  2  usage error (including an invalid --window, --since, --timeout or --limit)\n"
+	        "  2  usage error (including an invalid --window, --since, --timeout, --limit, --minutes or\n"
+	        "     --source)\n"
 	        "  3  connection, server, privilege or extension problem (server down, wrong credentials,\n"
 	        "     missing database or extension, scheduler not running or not applying a setting in time)\n"
 	        "  4  any other SQL error, or the KPI report file cannot be written\n";

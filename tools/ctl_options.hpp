@@ -17,6 +17,8 @@ struct Options {
 	std::string since = "6 hours";      /* kpi */
 	std::string output_dir = "reports"; /* kpi */
 	long limit = 20;                    /* report: rows per view */
+	int minutes = 1;                    /* timeline */
+	std::string source = "history";     /* timeline: history or simulation */
 	bool help = false;
 	bool version = false;
 };

@@ -1,7 +1,8 @@
 /*
  * stagger-ctl: the command-line tool of job_stagger. Shows the scheduler's
  * state, turns staggering on and off (waiting until the scheduler has applied
- * the change), runs the rollout checks and writes KPI and analysis reports.
+ * the change), runs the rollout checks, writes KPI and analysis reports and
+ * draws the timeline of the last or next minutes.
  *
  * main() parses the command line, connects, dispatches, and is the only place
  * that prints errors and picks the exit code (see ctl_error.hpp).
@@ -56,6 +57,8 @@ Dispatch(const Options &options)
 		return RunCheck(conn, options);
 	if (command == "kpi")
 		return RunKpi(conn, options);
+	if (command == "timeline")
+		return RunTimeline(conn, options);
 	return RunReport(conn, options);
 }
 

@@ -5,8 +5,12 @@
 #include "pg/job_cache.hpp"
 
 #include "pg/bridge.hpp"
+#include "pg/guc.hpp"
+#include "pg/overrides.hpp"
 
+#include <map>
 #include <memory>
+#include <unordered_map>
 
 extern "C" {
 #include "postgres.h"
@@ -41,7 +45,14 @@ struct JobRows {
 	Oid *roleids;
 };
 
-std::unique_ptr<JobMap> cache;        /* the cached jobs (valid while `cache_loaded`) */
+std::unique_ptr<JobMap> cache;                                    /* the cached jobs (valid while `cache_loaded`) */
+std::unique_ptr<std::unordered_map<std::int64_t, int>> durations; /* seconds, jobs with history (with `cache`) */
+/* The fire index over `cache` (ActiveFireIndex), and what it was made for. */
+std::unique_ptr<core::FireIndex> fire_index;
+std::map<std::string, int> index_overrides;
+std::string index_overrides_text;
+uint64 cache_loads = 0; /* bumped whenever `cache` is re-read */
+uint64 index_load = 0;
 std::unique_ptr<JobMap> summary_jobs; /* ActiveJobsWithLastRun()'s result */
 bool cache_loaded = false;
 uint64 cache_generation = 0;
@@ -102,6 +113,62 @@ ReadJobRows(bool last_nominal)
 	MemoryContextSwitchTo(old);
 	SPI_finish();
 	return rows;
+}
+
+/* Observed durations of jobs with history (jobid, whole seconds >= 1) as plain data. */
+struct DurationRows {
+	int count;
+	int64 *jobids;
+	int *seconds;
+};
+
+/* job_stagger.job_durations() of the jobs with finished runs (none before version 0.6 of the SQL objects). */
+DurationRows
+ReadDurations()
+{
+	MemoryContext caller = CurrentMemoryContext;
+	DurationRows rows = {};
+	SPI_connect();
+	const char *sql = "SELECT d.jobid, greatest(1, ceil(extract(epoch FROM d.estimate)))::integer"
+	                  " FROM job_stagger.job_durations() d WHERE d.source = 'history'";
+	bool have = SPI_execute("SELECT pg_catalog.to_regprocedure('job_stagger.job_durations()') IS NOT NULL", true, 1) ==
+	                SPI_OK_SELECT &&
+	            SPI_processed == 1 && SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)[0] == 't';
+	if (have) {
+		if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "job_stagger: could not read job_stagger.job_durations()");
+		MemoryContext old = MemoryContextSwitchTo(caller);
+		int n = static_cast<int>(SPI_processed);
+		rows.jobids = static_cast<int64 *>(palloc0(sizeof(int64) * (n + 1)));
+		rows.seconds = static_cast<int *>(palloc0(sizeof(int) * (n + 1)));
+		for (int i = 0; i < n; i++) {
+			bool isnull = false;
+			rows.jobids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+			rows.seconds[i] = isnull ? 1 : DatumGetInt32(d);
+		}
+		rows.count = n;
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return rows;
+}
+
+/* The effective offset of a cached job under `index_overrides` (C++). */
+int
+EffectiveOffset(const CachedJob &job)
+{
+	auto o = index_overrides.find(job.name);
+	return o != index_overrides.end() ? o->second : job.table_offset;
+}
+
+int
+DurationOf(std::int64_t jobid)
+{
+	if (!durations)
+		return 1;
+	auto it = durations->find(jobid);
+	return it != durations->end() ? it->second : 1;
 }
 
 /* One parsed entry (C++: call inside CallCpp). */
@@ -166,11 +233,16 @@ ActiveJobs()
 	    relid == cache_relid)
 		return *cache;
 	cache_loaded = false;
+	cache_loads++;
 	JobRows rows = ReadJobRows(false);
+	DurationRows observed = ReadDurations();
 	/* Interrupted: raises with cache_loaded false, so the half-filled map is read again next time. */
 	CallCore([&](const core::Interrupt &interrupt) {
 		if (!cache)
 			cache = std::make_unique<JobMap>();
+		durations = std::make_unique<std::unordered_map<std::int64_t, int>>();
+		for (int i = 0; i < observed.count; i++)
+			(*durations)[observed.jobids[i]] = observed.seconds[i];
 		return FillMap(*cache, rows, interrupt);
 	});
 	cache_loaded = shared;
@@ -192,6 +264,65 @@ ActiveJobsWithLastRun()
 	return *summary_jobs;
 }
 
+core::FireIndex &
+ActiveFireIndex(const std::map<std::string, int> &overrides, const char *overrides_text, const core::TimeZone &tz,
+                core::Instant now)
+{
+	const JobMap &jobs = ActiveJobs();
+	const core::Instant from = now - ((now % 60) + 60) % 60;
+	if (fire_index && index_load == cache_loads && cache_loaded && fire_index->From() == from &&
+	    fire_index->ZoneName() == tz.Name() && index_overrides_text == overrides_text)
+		return *fire_index;
+	/* Interrupted: raises with the index gone, so it is made again next time. */
+	fire_index.reset();
+	CallCore([&](const core::Interrupt &interrupt) {
+		core::InterruptCheck check(interrupt);
+		index_overrides = overrides;
+		index_overrides_text = overrides_text;
+		auto index = std::make_unique<core::FireIndex>(tz, from);
+		for (const auto &[jobid, job] : jobs) {
+			if (check.Step())
+				return false;
+			if (job.schedule_ok)
+				index->Upsert(jobid, job.schedule_text, job.schedule, EffectiveOffset(job), DurationOf(jobid));
+		}
+		fire_index = std::move(index);
+		return true;
+	});
+	index_load = cache_loads;
+	return *fire_index;
+}
+
+JudgeInputs &
+PrepareJudgeInputs(const char *schedule)
+{
+	static JudgeInputs in;
+	OverrideList list = ParseOverrides(guc_offsets);
+	WarnOverrideErrors(list);
+	const char *text = guc_offsets != nullptr ? guc_offsets : "";
+	core::Instant now = TimestampToInstant(GetCurrentTimestamp());
+	CallCpp([&] {
+		if (in.overrides_text != text || in.overrides.size() != static_cast<std::size_t>(list.count)) {
+			in.overrides.clear();
+			for (int i = 0; i < list.count; i++)
+				in.overrides[list.names[i]] = list.offsets[i];
+			in.overrides_text = text;
+		}
+		const char *zone = guc_timezone != nullptr ? guc_timezone : "UTC";
+		if (!in.tz || in.tz->Name() != zone)
+			in.tz = CurrentTimeZone();
+		in.now = now;
+		in.parsed = schedule != nullptr ? core::ParseSchedule(schedule) : core::ParseResult{};
+	});
+	return in;
+}
+
+int
+JobDurationSeconds(std::int64_t jobid)
+{
+	return DurationOf(jobid);
+}
+
 void
 CacheNoteWritten(std::int64_t jobid, const char *name, const char *schedule, int offset, bool active)
 {
@@ -199,10 +330,19 @@ CacheNoteWritten(std::int64_t jobid, const char *name, const char *schedule, int
 	if (!cache_loaded || GetUserId() != cache_user)
 		return;
 	CallCpp([&] {
-		if (active)
-			(*cache)[jobid] = MakeEntry(jobid, name, schedule, offset);
-		else
+		if (active) {
+			CachedJob &job = (*cache)[jobid] = MakeEntry(jobid, name, schedule, offset);
+			if (fire_index) {
+				if (job.schedule_ok)
+					fire_index->Upsert(jobid, job.schedule_text, job.schedule, EffectiveOffset(job), DurationOf(jobid));
+				else
+					fire_index->Remove(jobid);
+			}
+		} else {
 			cache->erase(jobid);
+			if (fire_index)
+				fire_index->Remove(jobid);
+		}
 	});
 }
 
@@ -212,7 +352,11 @@ CacheNoteDeleted(std::int64_t jobid)
 	touched_in_xact = true;
 	if (!cache_loaded)
 		return;
-	CallCpp([&] { cache->erase(jobid); });
+	CallCpp([&] {
+		cache->erase(jobid);
+		if (fire_index)
+			fire_index->Remove(jobid);
+	});
 }
 
 void

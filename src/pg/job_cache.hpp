@@ -15,6 +15,7 @@
 #pragma once
 
 #include "core/cron.hpp"
+#include "core/fire_index.hpp"
 
 #include <cstdint>
 #include <map>
@@ -56,6 +57,39 @@ const JobMap &ActiveJobs();
  * exclusive groups (always read, never cached).
  */
 const JobMap &ActiveJobsWithLastRun();
+
+/*
+ * The cached jobs as a fire index (fire_index.hpp), offsets overridden by
+ * `overrides` (job_stagger.offsets parsed; `overrides_text` identifies it),
+ * each with its observed duration, over the horizon from the start of the
+ * current minute in `tz`. Made from ActiveJobs() when that was re-read, the
+ * minute, zone or overrides changed, and kept in step with written rows
+ * otherwise. Valid until the next call of any function here. May raise.
+ */
+core::FireIndex &ActiveFireIndex(const std::map<std::string, int> &overrides, const char *overrides_text,
+                                 const core::TimeZone &tz, core::Instant now);
+
+/*
+ * What a judgement of one job needs besides the index, kept in static
+ * storage (a PostgreSQL error must not skip destructors of C++ locals):
+ * job_stagger.offsets parsed (WARNINGs for bad entries), the zone, the
+ * current instant, and `schedule` parsed (empty when NULL).
+ */
+struct JudgeInputs {
+	std::map<std::string, int> overrides;
+	std::string overrides_text;
+	std::optional<core::TimeZone> tz;
+	core::Instant now = 0;
+	core::ParseResult parsed;
+};
+JudgeInputs &PrepareJudgeInputs(const char *schedule);
+
+/*
+ * A job's observed duration for placement, in whole seconds rounded up (at
+ * least 1): job_stagger.job_durations()'s estimate, read when the cache is
+ * loaded; 1 for a job without finished runs or unknown.
+ */
+int JobDurationSeconds(std::int64_t jobid);
 
 /* Keep the cache in step with rows this backend wrote (AFTER ROW triggers). */
 void CacheNoteWritten(std::int64_t jobid, const char *name, const char *schedule, int offset, bool active);

@@ -7,6 +7,7 @@
  */
 #include "pg/guc.hpp"
 #include "pg/lock_guard.hpp"
+#include "pg/notice.hpp"
 #include "worker/launcher.hpp"
 
 extern "C" {
@@ -24,6 +25,7 @@ _PG_init(void)
 {
 	js::pg::DefineGucs();
 	js::pg::InstallLockGuard();
+	js::pg::InstallNoticeHooks();
 
 	/* pg_upgrade must not run jobs against a half-upgraded cluster. */
 	if (IsBinaryUpgrade || !process_shared_preload_libraries_in_progress)

@@ -431,25 +431,13 @@ job_stagger_spread_offset(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	int64 exclude = PG_ARGISNULL(1) ? -1 : PG_GETARG_INT64(1);
-	js::pg::OverrideList overrides = ReadOverrides();
-	const js::pg::JobMap &rows = js::pg::ActiveJobs();
-	int64 now = NowInstant();
+	js::pg::JudgeInputs &in = js::pg::PrepareJudgeInputs(schedule);
+	if (!in.parsed.ok)
+		PG_RETURN_INT32(0);
+	js::core::FireIndex &index = js::pg::ActiveFireIndex(in.overrides, in.overrides_text.c_str(), *in.tz, in.now);
+	int duration = js::pg::JobDurationSeconds(exclude);
 	int offset = 0;
-
-	js::pg::CallCore([&](const js::core::Interrupt &interrupt) {
-		js::core::ParseResult parsed = js::core::ParseSchedule(schedule);
-		if (!parsed.ok)
-			return true;
-		js::core::InterruptCheck check(interrupt);
-		js::core::TimeZone tz = js::pg::CurrentTimeZone();
-		std::vector<js::core::CollisionJob> others =
-		    Candidates(rows, OverrideMap(overrides), parsed.schedule, exclude, tz, now, check);
-		if (check.Stopped())
-			return false;
-		js::core::Cancellable<int> spread = js::core::SpreadOffset(others, parsed.schedule, tz, now, interrupt);
-		offset = spread.value;
-		return !spread.cancelled;
-	});
+	js::pg::CallCpp([&] { offset = in.parsed.ok ? index.Place(schedule, in.parsed.schedule, duration, exclude) : 0; });
 	PG_RETURN_INT32(offset);
 }
 

@@ -17,8 +17,11 @@ extern "C" {
 
 #include "access/xact.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/rel.h"
 
 namespace {
 
@@ -68,6 +71,8 @@ PG_FUNCTION_INFO_V1(job_stagger_jobs_changed);
 PG_FUNCTION_INFO_V1(job_stagger_wake_scheduler);
 PG_FUNCTION_INFO_V1(job_stagger_note_job);
 PG_FUNCTION_INFO_V1(job_stagger_note_job_deleted);
+PG_FUNCTION_INFO_V1(job_stagger_jobs_note_rows);
+PG_FUNCTION_INFO_V1(job_stagger_role_id);
 
 /* Statement-level trigger on job_stagger.jobs. */
 Datum
@@ -109,6 +114,66 @@ job_stagger_note_job_deleted(PG_FUNCTION_ARGS)
 	EnsureCallbacks();
 	js::pg::CacheNoteDeleted(PG_GETARG_INT64(0));
 	PG_RETURN_VOID();
+}
+
+/*
+ * Row-level AFTER trigger on job_stagger.jobs: keeps the job cache in step
+ * with each row written (as note_job() and note_job_deleted() do), in C
+ * because it runs once per row.
+ */
+Datum
+job_stagger_jobs_note_rows(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("job_stagger.jobs_note_rows() must be called as a trigger")));
+	TriggerData *trig = reinterpret_cast<TriggerData *>(fcinfo->context);
+	if (!TRIGGER_FIRED_FOR_ROW(trig->tg_event))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("job_stagger.jobs_note_rows() must be a row trigger")));
+	EnsureCallbacks();
+	TupleDesc desc = RelationGetDescr(trig->tg_relation);
+	bool isnull = false;
+	if (TRIGGER_FIRED_BY_DELETE(trig->tg_event)) {
+		Datum jobid = heap_getattr(trig->tg_trigtuple, SPI_fnumber(desc, "jobid"), desc, &isnull);
+		if (!isnull)
+			js::pg::CacheNoteDeleted(DatumGetInt64(jobid));
+		return PointerGetDatum(nullptr);
+	}
+	HeapTuple row = TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ? trig->tg_newtuple : trig->tg_trigtuple;
+	Datum jobid = heap_getattr(row, SPI_fnumber(desc, "jobid"), desc, &isnull);
+	bool jobid_null = isnull;
+	Datum offset = heap_getattr(row, SPI_fnumber(desc, "offset_seconds"), desc, &isnull);
+	bool offset_null = isnull;
+	Datum active = heap_getattr(row, SPI_fnumber(desc, "active"), desc, &isnull);
+	bool active_null = isnull;
+	char *name = SPI_getvalue(row, desc, SPI_fnumber(desc, "job_name"));
+	char *schedule = SPI_getvalue(row, desc, SPI_fnumber(desc, "schedule"));
+	/* The table's constraints forbid NULLs; note_job() is STRICT, so such a row was never noted either. */
+	if (!jobid_null && !offset_null && !active_null && name != nullptr && schedule != nullptr)
+		js::pg::CacheNoteWritten(DatumGetInt64(jobid), name, schedule, DatumGetInt32(offset), DatumGetBool(active));
+	return PointerGetDatum(nullptr);
+}
+
+/*
+ * job_stagger.role_id(role_name text) RETURNS oid: the OID of the role of
+ * that name, NULL if there is none (what pg_roles says, without planning a
+ * query over that view in every transaction: the validation trigger calls it
+ * for every job written).
+ */
+Datum
+job_stagger_role_id(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0)) /* declared STRICT; this guards a changed declaration */
+		PG_RETURN_NULL();
+	text *name = PG_GETARG_TEXT_PP(0);
+	/* no role name is that long (a longer key would be cut to NAMEDATALEN by the catalog lookup) */
+	if (VARSIZE_ANY_EXHDR(name) >= NAMEDATALEN)
+		PG_RETURN_NULL();
+	Oid role = get_role_oid(text_to_cstring(name), true);
+	if (!OidIsValid(role))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(role);
 }
 
 } /* extern "C" */

@@ -1,6 +1,6 @@
 # stagger-ctl, the command-line tool, against a real server: status, enable
 # and disable (waiting for the scheduler to apply), the rollout checks, KPI
-# and analysis reports, and its errors and exit codes (2 usage, 3 connection,
+# and analysis reports, the timeline, and its errors and exit codes (2 usage, 3 connection,
 # server or extension problem).
 use strict;
 use warnings;
@@ -179,6 +179,43 @@ like($out, qr/^\s+minute\s+\| stagger_enabled \| runs \| peak_concurrency \|\s+w
 	'report: a table with its header');
 like($out, qr/\(job_stagger.concurrency\) ==\n.*\n.*\n \S+ \S+ +\| t /, 'report: latest minute first (staggered)');
 like($out, qr/^\(first 2 rows; more with --limit\)$/m, 'report: --limit cuts a view and says so');
+
+# timeline: the staggered runs above (the last 3 minutes, ro_a at :10, ro_b at :20, ro_c at :30,
+# 1 s from 1 ms past the second: two seconds each). 5 minutes, so a minute turning meanwhile
+# only shifts them; each minute of a job's row is idle or that one run.
+($out, $err) = ctl_ok([ 'timeline', '--minutes', '5' ], 0, 'timeline');
+my @lines = split /\n/, $out;
+like($lines[0], qr/^job {17}(\|\d\d:\d\d     10   15   20   25   30   35   40   45   50   55   ){5}\|$/,
+	'timeline: the ruler, five minutes with their times');
+for my $job ([ 'ro_a', 10 ], [ 'ro_b', 20 ], [ 'ro_c', 30 ])
+{
+	my ($name, $at) = @$job;
+	my ($row) = grep { /^\Q$name\E / } @lines;
+	my @minutes = split /\|/, ($row // ''), -1;
+	my $run = '.' x $at . '>#' . '.' x (58 - $at);
+	my $runs = grep { $_ eq $run } @minutes[ 1 .. 5 ];
+	my $idle = grep { $_ eq '.' x 60 } @minutes[ 1 .. 5 ];
+	ok($runs >= 2 && $runs + $idle == 5, "timeline: $name runs at :$at for 2 s in each minute it ran")
+	  or diag($out);
+}
+like($out, qr/^running {13}(\|(\.{10}11\.{8}11\.{8}11\.{28}|\.{60})){5}\|$/m,
+	'timeline: the running row, one job at a time');
+like($lines[-1], qr/^legend: /, 'timeline: ends with the legend');
+($rc, $out, $err) = ctl([ '-d', "$connstr user=plain", 'timeline', '--minutes', '5' ]);
+is($rc, 0, 'timeline as a plain user: exit code 0');
+is(scalar(grep { /^ro_/ } split /\n/, $out), 0, "timeline as a plain user: not the others' jobs");
+($rc, $out, $err) = ctl([ '-d', $connstr, 'timeline', '--minutes', '61' ]);
+is($rc, 2, 'timeline --minutes 61: exit code 2');
+like($err, qr/^stagger-ctl: invalid --minutes "61": expected a whole number from 1 to 60$/m,
+	'timeline --minutes 61: message');
+($rc, $out, $err) = ctl([ '-d', $connstr, 'timeline', '--source', 'future' ]);
+is($rc, 2, 'timeline --source future: exit code 2');
+($out, $err) = ctl_ok([ 'timeline', '--source', 'simulation', '--minutes', '2' ], 0, 'timeline --source simulation');
+like($out, qr/^job {17}(\|\d\d:\d\d {5}10[ 0-9]{48}){2}\|\nrunning {13}(\|\.{60}){2}\|\nlegend: /,
+	'timeline --source simulation: two minutes, no active job');
+($rc, $out, $err) = ctl([ 'timeline', '--help' ]);
+like($out, qr/stagger-ctl \[-d CONNINFO\] timeline \[--minutes N\] \[--source history\|simulation\]/,
+	'timeline --help');
 
 # Errors: a database without the extension, one that does not exist, wrong credentials.
 $node->safe_psql('postgres', 'CREATE DATABASE nojs');
