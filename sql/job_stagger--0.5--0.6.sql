@@ -197,6 +197,240 @@ COMMENT ON FUNCTION job_stagger.spread_offset(text, bigint) IS
 'the offset a job with this schedule gets when none is given: the least loaded second given the jobs that might fire in the same minute and their observed durations, then the fewest collisions';
 /* ---- end bulk scheduling speed and load-aware placement ---- */
 
+/* ---- offset optimiser in SQL (branch sqlopt) ---- */
+/*
+ * Pinned offsets: offset_pinned is true when a user chose the job's offset
+ * (stagger_schedule or stagger_set_offset with an offset, an INSERT or UPDATE
+ * that sets offset_seconds), false when it was placed automatically (offset
+ * NULL: spread over the minute) or moved by the optimiser. The optimiser
+ * (stagger_optimize, job_stagger.auto_optimize) only moves unpinned jobs.
+ * Rows that exist at the upgrade are pinned: nobody can tell whether a user
+ * chose their offset. stagger_set_offset(job, NULL) unpins a job and places
+ * it again; UPDATE job_stagger.jobs SET offset_pinned = false unpins it and
+ * keeps its offset.
+ */
+ALTER TABLE job_stagger.jobs ADD COLUMN offset_pinned boolean NOT NULL DEFAULT true;
+ALTER TABLE job_stagger.jobs ALTER COLUMN offset_pinned SET DEFAULT false;
+COMMENT ON COLUMN job_stagger.jobs.offset_pinned IS
+'true when a user chose offset_seconds: the optimiser never moves it (stagger_set_offset(job, NULL) unpins and places it again)';
+GRANT UPDATE (offset_pinned) ON job_stagger.jobs TO PUBLIC;
+
+/*
+ * Sets offset_pinned on every write: INSERT pins when an offset was given;
+ * UPDATE pins when offset_seconds changes (except in the optimiser's own
+ * statement) and unpins when it is set to NULL (jobs_validate then places
+ * the job). Fires before jobs_validate (BEFORE triggers fire in name order),
+ * which fills a NULL offset.
+ */
+CREATE FUNCTION job_stagger.jobs_offset_pinned()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'job_stagger_jobs_offset_pinned'
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp;
+CREATE TRIGGER jobs_offset_pinned BEFORE INSERT OR UPDATE ON job_stagger.jobs
+    FOR EACH ROW EXECUTE FUNCTION job_stagger.jobs_offset_pinned();
+
+/* stagger_set_offset: an offset pins the job (even when it is unchanged); NULL unpins it and places it again. */
+CREATE OR REPLACE FUNCTION stagger_set_offset(job_name text, offset_seconds integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+BEGIN
+    IF stagger_set_offset.offset_seconds NOT BETWEEN 0 AND 59 THEN
+        RAISE EXCEPTION 'offset_seconds must be between 0 and 59, got %', stagger_set_offset.offset_seconds
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'NULL unpins the job and lets job_stagger place it (and stagger_optimize move it).';
+    END IF;
+    UPDATE job_stagger.jobs
+       SET offset_seconds = stagger_set_offset.offset_seconds,
+           offset_pinned = stagger_set_offset.offset_seconds IS NOT NULL
+     WHERE jobid = job_stagger.job_id(stagger_set_offset.job_name);
+END
+$fn$;
+COMMENT ON FUNCTION stagger_set_offset(text, integer) IS
+'pin the second (0-59) at which a 5-field job fires when staggering is enabled; NULL unpins it and places it again';
+
+/*
+ * stagger_schedule: unchanged but for one line (marked): updating an existing
+ * job with an explicit offset pins it even when the offset is the same.
+ */
+CREATE OR REPLACE FUNCTION stagger_schedule(job_name text, schedule text, command text, offset_seconds integer DEFAULT NULL,
+                                 database text DEFAULT current_database(), username text DEFAULT current_user,
+                                 active boolean DEFAULT true, exclusive_group text DEFAULT NULL,
+                                 group_policy text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    v_jobid bigint;
+BEGIN
+    IF stagger_schedule.schedule IS NULL THEN
+        RAISE EXCEPTION 'schedule must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF stagger_schedule.offset_seconds IS NOT NULL AND stagger_schedule.offset_seconds NOT BETWEEN 0 AND 59 THEN
+        RAISE EXCEPTION 'offset_seconds must be between 0 and 59, got %', stagger_schedule.offset_seconds
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO job_stagger.jobs AS j (job_name, schedule, command, database, username, active, offset_seconds,
+                                       exclusive_group, group_policy)
+    VALUES (stagger_schedule.job_name, stagger_schedule.schedule, stagger_schedule.command,
+            coalesce(stagger_schedule.database, current_database()), coalesce(stagger_schedule.username, current_user),
+            coalesce(stagger_schedule.active, true), stagger_schedule.offset_seconds,
+            nullif(stagger_schedule.exclusive_group, ''), coalesce(stagger_schedule.group_policy, 'skip'))
+    ON CONFLICT (roleid, job_name) WHERE roleid <> 0 DO UPDATE
+       SET schedule = EXCLUDED.schedule, command = EXCLUDED.command, database = EXCLUDED.database,
+           active = EXCLUDED.active,
+           offset_seconds = coalesce(stagger_schedule.offset_seconds, j.offset_seconds),
+           offset_pinned = j.offset_pinned OR stagger_schedule.offset_seconds IS NOT NULL, -- sqlopt: pinned
+           exclusive_group = CASE WHEN stagger_schedule.exclusive_group IS NULL THEN j.exclusive_group
+                                  ELSE nullif(stagger_schedule.exclusive_group, '') END,
+           group_policy = coalesce(stagger_schedule.group_policy, j.group_policy)
+    RETURNING j.jobid INTO v_jobid;
+    RETURN v_jobid;
+END
+$fn$;
+
+/*
+ * Every offset the optimiser changed: by stagger_optimize(apply => true) or
+ * by the scheduler (job_stagger.auto_optimize), with the predicted peak and
+ * overlap of all jobs it judged before and after. A plain role sees the rows
+ * of its own jobs; the optimiser code writes them (a role can add rows only
+ * for its own jobs, as itself, changed_by 'stagger_optimize').
+ */
+CREATE TABLE job_stagger.offset_changes (
+    changeid        bigserial PRIMARY KEY,
+    changed_at      timestamptz NOT NULL DEFAULT now(),
+    jobid           bigint NOT NULL,
+    job_name        text NOT NULL,
+    username        text NOT NULL,
+    roleid          oid NOT NULL,
+    old_offset      integer NOT NULL,
+    new_offset      integer NOT NULL,
+    changed_by      text NOT NULL,
+    changed_by_role text NOT NULL DEFAULT current_user,
+    peak_before     integer,
+    peak_after      integer,
+    overlap_before  bigint,
+    overlap_after   bigint,
+    CONSTRAINT offset_changes_changed_by_check CHECK (changed_by IN ('stagger_optimize', 'auto_optimize'))
+);
+CREATE INDEX offset_changes_jobid_idx ON job_stagger.offset_changes (jobid, changed_at);
+COMMENT ON TABLE job_stagger.offset_changes IS
+'offsets moved by stagger_optimize(apply => true) and job_stagger.auto_optimize, with the predicted peak and overlap before and after';
+COMMENT ON COLUMN job_stagger.offset_changes.changed_by IS 'stagger_optimize (a user applied it) or auto_optimize (the scheduler)';
+COMMENT ON COLUMN job_stagger.offset_changes.peak_before IS
+'predicted peak of jobs running at once (next 24 hours, all jobs the optimiser judged) with the old offsets';
+SELECT pg_catalog.pg_extension_config_dump('job_stagger.offset_changes', '');
+SELECT pg_catalog.pg_extension_config_dump('job_stagger.offset_changes_changeid_seq', '');
+ALTER TABLE job_stagger.offset_changes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY offset_changes_own ON job_stagger.offset_changes
+    USING (roleid OPERATOR(pg_catalog.=) (SELECT r.oid FROM pg_catalog.pg_roles r
+                                           WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER))
+    WITH CHECK (roleid OPERATOR(pg_catalog.=) (SELECT r.oid FROM pg_catalog.pg_roles r
+                                                WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+                AND changed_by OPERATOR(pg_catalog.=) 'stagger_optimize'
+                AND changed_by_role OPERATOR(pg_catalog.=) CURRENT_USER);
+REVOKE ALL ON job_stagger.offset_changes FROM PUBLIC;
+GRANT SELECT ON job_stagger.offset_changes TO PUBLIC;
+GRANT INSERT (jobid, job_name, username, roleid, old_offset, new_offset, changed_by, changed_by_role, peak_before,
+              peak_after, overlap_before, overlap_after) ON job_stagger.offset_changes TO PUBLIC;
+GRANT USAGE ON SEQUENCE job_stagger.offset_changes_changeid_seq TO PUBLIC;
+
+/*
+ * The C functions are STRICT (as every C function of the extension); the
+ * stagger_* wrappers turn a NULL argument into a clear error instead of an
+ * empty result.
+ */
+CREATE FUNCTION job_stagger.simulate(proposed boolean, OUT second integer, OUT peak_running integer,
+                                     OUT mean_running numeric, OUT starting text[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'job_stagger_simulate'
+LANGUAGE C STRICT VOLATILE
+SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION job_stagger.simulate_totals(proposed boolean, OUT jobs integer, OUT peak integer,
+                                            OUT peak_at timestamptz, OUT overlap_seconds bigint,
+                                            OUT busy_seconds bigint, OUT group_overlap_seconds bigint,
+                                            OUT horizon_start timestamptz, OUT horizon_end timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'job_stagger_simulate_totals'
+LANGUAGE C STRICT VOLATILE
+SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION job_stagger.optimize(apply boolean, OUT job_name text, OUT username text, OUT current_offset integer,
+                                     OUT proposed_offset integer, OUT pinned boolean, OUT movable boolean,
+                                     OUT peak_before integer, OUT peak_after integer, OUT overlap_before bigint,
+                                     OUT overlap_after bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'job_stagger_optimize'
+LANGUAGE C STRICT VOLATILE
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION job_stagger.require_flag(name text, value boolean)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', name
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Pass true or false.';
+    END IF;
+    RETURN value;
+END
+$fn$;
+
+/*
+ * The predicted load of the next 24 hours (from the next full minute), per
+ * second of the minute, for the active jobs the caller can see: with their
+ * configured offsets (job_stagger.offsets first, staggering as
+ * job_stagger.enabled says) or, with proposed, the offsets stagger_optimize
+ * would choose. Durations: job_stagger.job_durations() (p95, else 1 second).
+ */
+CREATE FUNCTION stagger_simulate(proposed boolean DEFAULT false)
+RETURNS TABLE(second integer, peak_running integer, mean_running numeric, starting text[])
+LANGUAGE sql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT * FROM job_stagger.simulate(job_stagger.require_flag('proposed', proposed))
+$fn$;
+COMMENT ON FUNCTION stagger_simulate(boolean) IS
+'predicted jobs running per second of the minute over the next 24 hours, with the current offsets or (proposed) the optimiser''s';
+
+CREATE FUNCTION stagger_simulate_totals(proposed boolean DEFAULT false)
+RETURNS TABLE(jobs integer, peak integer, peak_at timestamptz, overlap_seconds bigint, busy_seconds bigint,
+              group_overlap_seconds bigint, horizon_start timestamptz, horizon_end timestamptz)
+LANGUAGE sql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT * FROM job_stagger.simulate_totals(job_stagger.require_flag('proposed', proposed))
+$fn$;
+COMMENT ON FUNCTION stagger_simulate_totals(boolean) IS
+'the totals of stagger_simulate: jobs, peak (and when), overlap, busy and exclusive-group overlap seconds over the next 24 hours';
+
+/*
+ * The offsets the optimiser proposes for the active jobs the caller can see
+ * (one row each); apply writes the changed ones (and offset_changes rows) in
+ * the calling transaction.
+ */
+CREATE FUNCTION stagger_optimize(apply boolean DEFAULT false)
+RETURNS TABLE(job_name text, username text, current_offset integer, proposed_offset integer, pinned boolean,
+              movable boolean, peak_before integer, peak_after integer, overlap_before bigint, overlap_after bigint)
+LANGUAGE sql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT * FROM job_stagger.optimize(job_stagger.require_flag('apply', apply))
+$fn$;
+COMMENT ON FUNCTION stagger_optimize(boolean) IS
+'offsets that lower the predicted peak and overlap of your jobs (pinned ones stay); apply => true writes the changed ones';
+/* ---- end offset optimiser in SQL ---- */
+
 /* ---- faster validation and stagger_schedule in C (branch fastpath) ---- */
 /*
  * The validation trigger and stagger_schedule() in C (src/pg/sql_validate.cpp):
@@ -205,7 +439,8 @@ COMMENT ON FUNCTION job_stagger.spread_offset(text, bigint) IS
  * jobs. Same checks in the same order, same errors (messages, SQLSTATEs,
  * details, hints); the trigger definition, the function signatures, defaults,
  * comments and privileges stay. stagger_schedule keeps its INSERT ... ON
- * CONFLICT, now as a plan kept for the session.
+ * CONFLICT (with the offset_pinned line of the section above), now as a plan
+ * kept for the session.
  */
 CREATE OR REPLACE FUNCTION job_stagger.jobs_validate()
 RETURNS trigger

@@ -35,10 +35,12 @@ SELECT stagger_set_offset('every_10', 59);
 SELECT stagger_apply_cron('every_10', '*/10 * * * *');
 SELECT stagger_set_offset('every_10', 60);
 SELECT stagger_set_offset('every_10', -1);
-SELECT stagger_set_offset('every_10', NULL);
 SELECT stagger_set_offset('no_such_job', 5);
 SELECT stagger_schedule('every_10', '*/10 * * * *', 'SELECT 1', 75);
 SELECT offset_seconds FROM job_stagger.jobs WHERE job_name = 'every_10';
+-- NULL unpins the job and places it again (0.6; an error before)
+SELECT stagger_set_offset('every_10', NULL);
+SELECT offset_seconds, offset_pinned FROM job_stagger.jobs WHERE job_name = 'every_10';
 
 -- overrides from job_stagger.offsets win over the table, without writing it
 SET job_stagger.offsets = 'every_minute=45, every_5 = 0';

@@ -96,8 +96,9 @@ ALTER EXTENSION job_stagger UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'job_stagger';
 
 -- jobs and history are kept; they belong to their role's OID now, and the
--- job whose role is gone is inactive and belongs to none
-SELECT job_name, schedule, offset_seconds, active,
+-- job whose role is gone is inactive and belongs to none; every offset that
+-- existed before 0.6 counts as chosen by a user (offset_pinned)
+SELECT job_name, schedule, offset_seconds, offset_pinned, active,
        CASE roleid WHEN 0 THEN 'none' WHEN (SELECT oid FROM pg_roles WHERE rolname = current_user) THEN 'current_user'
                    ELSE 'other' END AS role
   FROM job_stagger.jobs ORDER BY jobid;

@@ -49,6 +49,8 @@ int guc_slow_job_threshold_ms = 2000;
 int guc_history_retention_s = 14 * 86400;
 int guc_kpi_interval_s = 6 * 3600;
 bool guc_auto_rollback = false;
+bool guc_auto_optimize = false;
+int guc_auto_optimize_interval_s = 3600;
 
 namespace {
 
@@ -215,6 +217,17 @@ DefineStaggerGucs()
 	DefineCustomStringVariable("job_stagger.offsets", "Per-job offset overrides, as 'job_a=15, job_b=30'.",
 	                           "Invalid entries are ignored with a WARNING; the job keeps its table offset.",
 	                           &guc_offsets, "", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+	/* below a minute only for tests: each pass simulates a day of every active job */
+	constexpr int kMinAutoOptimizeIntervalS = 10;
+	DefineCustomBoolVariable("job_stagger.auto_optimize", "Re-optimise job offsets automatically.",
+	                         "The scheduler runs the offset optimiser over all active jobs every "
+	                         "job_stagger.auto_optimize_interval and moves unpinned jobs when the predicted peak "
+	                         "improves.",
+	                         &guc_auto_optimize, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("job_stagger.auto_optimize_interval", "How often the scheduler re-optimises offsets.",
+	                        "Used while job_stagger.auto_optimize is on. Values below 1 minute are meant for tests.",
+	                        &guc_auto_optimize_interval_s, 3600, kMinAutoOptimizeIntervalS, INT_MAX / 1000, PGC_SIGHUP,
+	                        GUC_UNIT_S, nullptr, nullptr, nullptr);
 }
 
 void

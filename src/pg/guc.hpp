@@ -15,9 +15,11 @@ extern int guc_prestart_lead_ms; /* job_stagger.prestart_lead_ms: start a run's 
 extern int guc_catchup_window_s; /* job_stagger.catchup_window: slots later than this are missed, not run */
 
 /* Schedule evaluation and staggering. */
-extern char *guc_timezone; /* job_stagger.timezone: IANA zone schedules are evaluated in */
-extern bool guc_enabled;   /* job_stagger.enabled: apply per-job second offsets */
-extern char *guc_offsets;  /* job_stagger.offsets: 'job_a=15, job_b=30' overrides */
+extern char *guc_timezone;               /* job_stagger.timezone: IANA zone schedules are evaluated in */
+extern bool guc_enabled;                 /* job_stagger.enabled: apply per-job second offsets */
+extern char *guc_offsets;                /* job_stagger.offsets: 'job_a=15, job_b=30' overrides */
+extern bool guc_auto_optimize;           /* job_stagger.auto_optimize: the scheduler re-optimises offsets */
+extern int guc_auto_optimize_interval_s; /* job_stagger.auto_optimize_interval */
 
 /* Observability and rollout. */
 extern int guc_pool_sample_interval_s; /* job_stagger.pool_sample_interval */

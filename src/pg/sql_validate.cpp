@@ -360,6 +360,7 @@ const char *const kScheduleSql =
     "    SET schedule = EXCLUDED.schedule, command = EXCLUDED.command, database = EXCLUDED.database,"
     "        active = EXCLUDED.active,"
     "        offset_seconds = coalesce($4, j.offset_seconds),"
+    "        offset_pinned = j.offset_pinned OR $4 IS NOT NULL,"
     "        exclusive_group = CASE WHEN $8 IS NULL THEN j.exclusive_group ELSE nullif($8, '') END,"
     "        group_policy = coalesce($9, j.group_policy)"
     " RETURNING j.jobid";

@@ -2,12 +2,14 @@
  * The launcher's housekeeping, run from its loop: pool samples (with the
  * peak number of runs since the previous sample, since a sample taken at a
  * random second would miss the :00 spike), warnings for slow runs and busy
- * pools, history retention in small batches, periodic KPI snapshots, and the
- * automatic rollback of staggering when a rollback trigger fires.
+ * pools, history retention in small batches, periodic KPI snapshots, the
+ * automatic rollback of staggering when a rollback trigger fires, and the
+ * periodic re-optimisation of offsets (job_stagger.auto_optimize).
  *
  * C-shaped PostgreSQL code: plain data only in these frames.
  */
 #include "pg/guc.hpp"
+#include "pg/sql_optimize.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -67,7 +69,7 @@ constexpr int64 kMaxDeferUsecs = 60 * USECS_PER_SEC;
 /* Window the automatic rollback judges (the default of stagger_rollback_triggers). */
 constexpr const char *kRollbackWindow = "30 minutes";
 
-enum ChoreKind : int { kChoreSample = 0, kChoreRollback, kChoreKpi, kChorePurge, kChores };
+enum ChoreKind : int { kChoreSample = 0, kChoreRollback, kChoreKpi, kChorePurge, kChoreOptimize, kChores };
 
 struct Chore {
 	Retry retry; /* a failed chore is not repeated early: the next one is due at its usual time */
@@ -108,6 +110,13 @@ Chore chores[kChores] = {
      0,
      0,
      kPurgeTargetUsecs},
+    {{"offset optimisation", 0, 0, 0, 0, 0, false, false},
+     "job_stagger: optimising offsets",
+     "Offsets stay as they are until the next job_stagger.auto_optimize_interval.",
+     0,
+     0,
+     0,
+     50000},
 };
 
 /* Purge pace, learnt from the slices: how long a row (of the busiest table) takes to delete. */
@@ -257,6 +266,14 @@ PurgeWork(void *arg)
 	*static_cast<int *>(arg) = PurgeHistory(js::pg::guc_history_retention_s, purge_rows);
 }
 
+/* With job_stagger.auto_optimize: move unpinned jobs when the optimiser predicts a lower peak (0.6 databases). */
+void
+OptimizeWork(void *arg)
+{
+	if (js::pg::OptimizerInstalled())
+		(void)js::pg::AutoOptimize();
+}
+
 void
 KpiWork(void *arg)
 {
@@ -332,6 +349,10 @@ ScheduleChores(TimestampTz now)
 		chores[kChoreKpi].due_at = 0;
 	else if (chores[kChoreKpi].due_at == 0)
 		chores[kChoreKpi].due_at = now + kpi_every;
+	if (!js::pg::guc_auto_optimize)
+		chores[kChoreOptimize].due_at = 0;
+	else if (chores[kChoreOptimize].due_at == 0)
+		chores[kChoreOptimize].due_at = now + static_cast<int64>(js::pg::guc_auto_optimize_interval_s) * USECS_PER_SEC;
 }
 
 /* Runs chore `k` in a slice ending at `until`; reschedules it. */
@@ -368,6 +389,13 @@ RunChore(int k, TimestampTz now, TimestampTz until, int running_now, bool applie
 	case kChoreKpi:
 		c->due_at = now + static_cast<int64>(js::pg::guc_kpi_interval_s) * USECS_PER_SEC;
 		(void)RunSlice(c, KpiWork, nullptr, deadline, &cancelled);
+		if (cancelled)
+			c->due_at = now; /* it did not fit: again in a larger window (or once overdue) */
+		break;
+	case kChoreOptimize:
+		/* a failure is logged by TryWork and retried at the next interval */
+		c->due_at = now + static_cast<int64>(js::pg::guc_auto_optimize_interval_s) * USECS_PER_SEC;
+		(void)RunSlice(c, OptimizeWork, nullptr, deadline, &cancelled);
 		if (cancelled)
 			c->due_at = now; /* it did not fit: again in a larger window (or once overdue) */
 		break;
@@ -444,7 +472,8 @@ WarnSlowRun(int64 runid, const char *job_name, TimestampTz started_at, Timestamp
 /*
  * Housekeeping, after the tick has recorded and started what is due: at most
  * one slice (its own short transaction) of a chore that is due: a pool
- * sample, the auto-rollback check, a KPI snapshot, a retention batch.
+ * sample, the auto-rollback check, a KPI snapshot, a retention batch, an
+ * offset optimisation.
  * `first_wake` is NextWakeAt() before the tick took its slots: the fire
  * instants it handed out lie in [first_wake + lead, now + lead].
  */
@@ -462,7 +491,9 @@ MonitorTick(TimestampTz now, int running_now, bool applied_enabled, TimestampTz 
 	TimestampTz resume_at = 0;
 	TimestampTz until = QuietUntil(now, backlog, &resume_at);
 	Chore *c = &chores[k];
-	bool overdue = c->deferred_since != 0 && now - c->deferred_since > kMaxDeferUsecs && k != kChorePurge;
+	/* a purge batch or an optimisation (seconds for many jobs) is never run whole over a fire instant */
+	bool overdue =
+	    c->deferred_since != 0 && now - c->deferred_since > kMaxDeferUsecs && k != kChorePurge && k != kChoreOptimize;
 	int64 need = k == kChorePurge ? kMinSliceUsecs : Max(kMinSliceUsecs, c->cost_usecs * 3 / 2);
 	if (until != DT_NOEND && until - now < need) {
 		if (c->deferred_since == 0)
