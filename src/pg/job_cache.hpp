@@ -91,6 +91,13 @@ JudgeInputs &PrepareJudgeInputs(const char *schedule);
  */
 int JobDurationSeconds(std::int64_t jobid);
 
+/*
+ * job_stagger.spread_offset(): the offset a job with this schedule gets when
+ * none is given (0 for an invalid schedule); `exclude` is its own jobid (-1:
+ * none). Defined in sql_collisions.cpp. May raise.
+ */
+int SpreadOffset(const char *schedule, std::int64_t exclude);
+
 /* Keep the cache in step with rows this backend wrote (AFTER ROW triggers). */
 void CacheNoteWritten(std::int64_t jobid, const char *name, const char *schedule, int offset, bool active);
 void CacheNoteDeleted(std::int64_t jobid);

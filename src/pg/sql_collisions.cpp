@@ -290,6 +290,23 @@ AutoRollbackNote()
 
 } // namespace
 
+namespace js::pg {
+
+int
+SpreadOffset(const char *schedule, std::int64_t exclude)
+{
+	JudgeInputs &in = PrepareJudgeInputs(schedule);
+	if (!in.parsed.ok)
+		return 0;
+	core::FireIndex &index = ActiveFireIndex(in.overrides, in.overrides_text.c_str(), *in.tz, in.now);
+	int duration = JobDurationSeconds(exclude);
+	int offset = 0;
+	CallCpp([&] { offset = index.Place(schedule, in.parsed.schedule, duration, exclude); });
+	return offset;
+}
+
+} // namespace js::pg
+
 extern "C" {
 
 PG_FUNCTION_INFO_V1(job_stagger_collisions);
@@ -431,14 +448,7 @@ job_stagger_spread_offset(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	int64 exclude = PG_ARGISNULL(1) ? -1 : PG_GETARG_INT64(1);
-	js::pg::JudgeInputs &in = js::pg::PrepareJudgeInputs(schedule);
-	if (!in.parsed.ok)
-		PG_RETURN_INT32(0);
-	js::core::FireIndex &index = js::pg::ActiveFireIndex(in.overrides, in.overrides_text.c_str(), *in.tz, in.now);
-	int duration = js::pg::JobDurationSeconds(exclude);
-	int offset = 0;
-	js::pg::CallCpp([&] { offset = in.parsed.ok ? index.Place(schedule, in.parsed.schedule, duration, exclude) : 0; });
-	PG_RETURN_INT32(offset);
+	PG_RETURN_INT32(js::pg::SpreadOffset(schedule, exclude));
 }
 
 } /* extern "C" */
