@@ -16,7 +16,10 @@
 # during every phase. Phases, one system with jobs at a time:
 #   A  job_stagger, staggering off: every job at :00
 #   B  job_stagger, staggering on, the offsets of the issue
-#   C  staggering with the optimiser's offsets: skipped (no optimiser yet)
+#   C  job_stagger, staggering on, the optimiser's offsets: B's jobs, kept
+#      (inactive) with their history, unpinned (stagger_set_offset(job,
+#      NULL)) and moved by stagger_optimize(apply => true) from the durations
+#      B observed (job_stagger.job_durations())
 #   D  pg_cron, every job at :00
 # Exclusive groups: referral_tier2/referral_tier3 ('referrals') and
 # scheduled_notifications/telegram_settlement ('settlement') never run
@@ -30,7 +33,7 @@
 # (every 250 ms): concurrency, durations, runs/skips, pool utilisation, API
 # latency; ratios between the phases, the issue's targets (B vs A), the group
 # exclusivity check, and a picture (gnuplot SVG): mean running jobs and API
-# p95 per second of the minute for A, B and D.
+# p95 per second of the minute for A, B, C and D.
 #
 # Usage: bench/seed_scenario.sh [--quick]       (as root, or with sudo)
 #   full:    10-minute windows starting at minute boundaries, ~33 min (measured)
@@ -194,9 +197,10 @@ schedule_jobs() { # phase sys
 }
 
 # The fire seconds (of the minute) of a phase's slots.
-fire_seconds() { # staggered(0/1)
+fire_seconds() { # staggered(0/1/table)
 	local j
 	if [ "$1" = 0 ]; then echo 0; return; fi
+	if [ "$1" = table ]; then bench_sql -c "SELECT DISTINCT offset_seconds FROM job_stagger.jobs"; return; fi
 	for j in "${JOBS[@]}"; do job_fields "$j"; echo "$OFFSET"; done
 }
 
@@ -227,11 +231,37 @@ BUSY="SELECT (SELECT count(*) FROM job_stagger.job_run_details WHERE status IN (
   + (SELECT count(*) FROM cron.job_run_details WHERE status IN ('starting', 'connecting', 'sending', 'running'))
   + (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'job_stagger job' OR application_name = 'pg_cron')"
 
-run_phase() { # phase sys staggered(0/1) label
-	local phase=$1 sys=$2 stag=$3 label=$4 w0 w1 ms logdir
+# Phase C's offsets: B's jobs (inactive, with B's history) unpinned and moved
+# by the optimiser, in one transaction that leaves them inactive; the
+# optimiser's rows go to seed.optimized for the report.
+optimize_kept_jobs() {
+	bench_sql -q >/dev/null <<-'SQL'
+		BEGIN;
+		SELECT count(stagger_alter_job(jobid, active => true)) FROM job_stagger.jobs;
+		CREATE TABLE seed.durations AS SELECT * FROM job_stagger.job_durations();
+		CREATE TABLE seed.predicted AS SELECT 'B' AS phase, * FROM stagger_simulate_totals();
+		SELECT count(stagger_set_offset(job_name, NULL)) FROM job_stagger.jobs;
+		CREATE TABLE seed.optimized AS SELECT * FROM stagger_optimize(apply => true);
+		INSERT INTO seed.predicted SELECT 'C', * FROM stagger_simulate_totals();
+		SELECT count(stagger_alter_job(jobid, active => false)) FROM job_stagger.jobs;
+		COMMIT;
+	SQL
+	bench_sql -c "SELECT format('  optimiser: %s -> %s (peak), %s -> %s (overlap s, next 24 h); offsets %s', max(peak_before),
+	                            max(peak_after), max(overlap_before), max(overlap_after),
+	                            string_agg(job_name || ' ' || current_offset || '->' || proposed_offset, ', ' ORDER BY job_name))
+	                FROM seed.optimized" >&2
+}
+
+run_phase() { # phase sys staggered(0/1) label [keep: B keeps its jobs for C; kept: C reuses them]
+	local phase=$1 sys=$2 stag=$3 label=$4 mode=${5:-} w0 w1 ms logdir
 	bench_log "phase $phase: $label"
-	[ "$(bench_sql -c "SELECT (SELECT count(*) FROM job_stagger.jobs) + (SELECT count(*) FROM cron.job)")" = 0 ] ||
-		js_die "jobs left over from an earlier phase"
+	if [ "$mode" = kept ]; then
+		[ "$(bench_sql -c "SELECT count(*) FILTER (WHERE active) || '/' || count(*) FROM job_stagger.jobs")" = "0/${#JOBS[@]}" ] ||
+			js_die "phase $phase expects the ${#JOBS[@]} inactive jobs of the previous phase"
+	else
+		[ "$(bench_sql -c "SELECT (SELECT count(*) FROM job_stagger.jobs) + (SELECT count(*) FROM cron.job)")" = 0 ] ||
+			js_die "jobs left over from an earlier phase"
+	fi
 	bench_wait_zero "$BUSY" 120 || true
 	ms=$(reset_data)
 	bench_log "  data reset in $ms ms"
@@ -246,13 +276,24 @@ run_phase() { # phase sys staggered(0/1) label
 	bench_wait_backend 'job_stagger launcher' 30
 	bench_wait_backend 'pg_cron launcher' 30
 
-	w0=$(window_start "$stag")
+	if [ "$mode" = kept ]; then
+		optimize_kept_jobs
+		w0=$(window_start table)
+	else
+		w0=$(window_start "$stag")
+	fi
 	w1=$((w0 + WINDOW))
 	bench_sql -q -c "INSERT INTO seed.phases (phase, sys, label, w0, w1, pool)
 	                 VALUES ('$phase', '$sys', '$label', to_timestamp($w0), to_timestamp($w1), $POOL)"
 	bench_log "  window $(date -u -d "@$w0" +%H:%M:%S) - $(date -u -d "@$w1" +%H:%M:%S)"
 	seed_sleep_until $((w0 - 5))
-	schedule_jobs "$phase" "$sys"
+	if [ "$mode" = kept ]; then
+		bench_sql -q -v ph="$phase" <<<"INSERT INTO seed.jobmap SELECT :'ph', m.jobid, m.job_name, m.grp FROM seed.jobmap m
+		                                  WHERE m.jobid IN (SELECT jobid FROM job_stagger.jobs)"
+		bench_sql -q -c "SELECT count(stagger_alter_job(jobid, active => true)) FROM job_stagger.jobs" >/dev/null
+	else
+		schedule_jobs "$phase" "$sys"
+	fi
 	# the sampler ends by itself at w1; pgbench runs from ~w0 - 1 s to ~w1 + 1 s
 	"$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$JS_PORT" -U postgres -d postgres -c "CALL seed.sample_pool(to_timestamp($w1))" &
 	SAMPLER_PID=$!
@@ -263,7 +304,9 @@ run_phase() { # phase sys staggered(0/1) label
 		-R "$RATE" -T $((WINDOW + 2)) -l --log-prefix="$logdir/api" postgres >"$logdir/pgbench.out" 2>&1 &
 	PGBENCH_PID=$!
 	seed_sleep_until "$(awk -v w="$w1" 'BEGIN { printf "%.1f", w - 1.5 }')"
-	if [ "$sys" = job_stagger ]; then
+	if [ "$mode" = keep ]; then
+		bench_sql -q -c "SELECT count(stagger_alter_job(jobid, active => false)) FROM job_stagger.jobs" >/dev/null
+	elif [ "$sys" = job_stagger ]; then
 		bench_sql -q -c "SELECT count(stagger_unschedule(jobid)) FROM job_stagger.jobs" >/dev/null
 	else
 		bench_sql -q -c "SELECT count(cron.unschedule(jobid)) FROM cron.job" >/dev/null
@@ -308,13 +351,12 @@ bench_sql -c "SELECT 1 FROM pg_proc WHERE proname = 'stagger_alter_job' AND 'exc
 	js_die "this job_stagger has no exclusive groups (stagger_alter_job(..., exclusive_group => ...))"
 
 run_phase A job_stagger 0 "job_stagger, staggering off (every job at :00)"
-run_phase B job_stagger 1 "job_stagger, staggering on (the offsets of the issue)"
-C_NOTE="phase C (staggering with the optimiser's offsets) is skipped: the offset optimiser does not exist yet (a future issue)"
-bench_log "$C_NOTE"
+run_phase B job_stagger 1 "job_stagger, staggering on (the offsets of the issue)" keep
+run_phase C job_stagger 1 "job_stagger, staggering on (offsets placed and optimised from phase B durations)" kept
 run_phase D pg_cron 0 "pg_cron (every job at :00, groups by advisory lock)"
 BENCH_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# the product's own pool samples for A and B (peak since the previous sample, against max_running_jobs)
+# the product's own pool samples for A, B and C (peak since the previous sample, against max_running_jobs)
 JS_POOL=$(bench_sql -c "SELECT string_agg(x, '; ' ORDER BY phase)
                           FROM (SELECT p.phase, format('%s: max %s %%, mean %s %% (%s samples)', p.phase, max(s.job_pool_pct),
                                                        round(avg(s.job_pool_pct), 1), count(*)) AS x
@@ -323,23 +365,26 @@ JS_POOL=$(bench_sql -c "SELECT string_agg(x, '; ' ORDER BY phase)
 # the product's own check: overlapping runs of one exclusive group (0.5)
 JS_OVERLAPS=$(bench_sql -c "SELECT count(*) FROM job_stagger.overlaps WHERE exclusive_group IS NOT NULL")
 
-# The picture: per second of the minute, mean running jobs and API p95, A / B / D.
+# The picture: per second of the minute, mean running jobs and API p95, A / B / C / D.
+C_OFFSETS=$(bench_sql -c "SELECT string_agg(DISTINCT ':' || lpad(proposed_offset::text, 2, '0'), ' ') FROM seed.optimized")
 bench_log "drawing $SVG"
 DAT=$BENCH_RESULTS/seed_$BENCH_TS.dat  # the numbers behind the picture
 bench_sql -F' ' -c "SELECT s, coalesce(round(a.jobs::numeric, 3)::text, '?'), coalesce(round(b.jobs::numeric, 3)::text, '?'),
                            coalesce(round(d.jobs::numeric, 3)::text, '?'), coalesce(round(a.p95::numeric, 2)::text, '?'),
-                           coalesce(round(b.p95::numeric, 2)::text, '?'), coalesce(round(d.p95::numeric, 2)::text, '?')
+                           coalesce(round(b.p95::numeric, 2)::text, '?'), coalesce(round(d.p95::numeric, 2)::text, '?'),
+                           coalesce(round(c.jobs::numeric, 3)::text, '?'), coalesce(round(c.p95::numeric, 2)::text, '?')
                       FROM generate_series(0, 59) s
                       LEFT JOIN seed.by_second a ON a.phase = 'A' AND a.sec = s
                       LEFT JOIN seed.by_second b ON b.phase = 'B' AND b.sec = s
+                      LEFT JOIN seed.by_second c ON c.phase = 'C' AND c.sec = s
                       LEFT JOIN seed.by_second d ON d.phase = 'D' AND d.sec = s ORDER BY s" >"$DAT"
 # one panel per phase, one above the other: bars = mean running jobs (left
 # axis), line = API p95 (right axis, log); the same scales in every panel
-JOBS_MAX=$(awk '{ for (i = 2; i <= 4; i++) if ($i != "?" && $i > m) m = $i } END { print (m < 1 ? 1 : int(m) + 1) }' "$DAT")
+JOBS_MAX=$(awk '{ for (i = 2; i <= 8; i++) if (i != 5 && i != 6 && i != 7 && $i != "?" && $i > m) m = $i } END { print (m < 1 ? 1 : int(m) + 1) }' "$DAT")
 gnuplot <<-GP
-	set terminal svg size 900,820 dynamic noenhanced font "sans,12" background "white"
+	set terminal svg size 900,1080 dynamic noenhanced font "sans,12" background "white"
 	set output "$SVG"
-	set multiplot layout 3,1 title "8 jobs, $MINUTES-min windows$([ "$QUICK" = 1 ] && echo ' (quick: all every minute)'), API $RATE tps; by second of the minute"
+	set multiplot layout 4,1 title "8 jobs, $MINUTES-min windows$([ "$QUICK" = 1 ] && echo ' (quick: all every minute)'), API $RATE tps; by second of the minute"
 	set xrange [-0.5:59.5]
 	set xtics 0,5,59
 	set yrange [0:$JOBS_MAX]
@@ -361,6 +406,9 @@ gnuplot <<-GP
 	set title "B: job_stagger, staggered (offsets :00 :05 :10 :15 :25 :30 :40 :45)"
 	plot "$DAT" using 1:3 with boxes lc rgb "#2ca02c" title "running jobs", \\
 	     "$DAT" using 1:6 axes x1y2 with linespoints pt 7 ps 0.4 lc rgb "#444444" title "API p95"
+	set title "C: job_stagger, offsets placed and optimised from B's durations ($C_OFFSETS)"
+	plot "$DAT" using 1:8 with boxes lc rgb "#9467bd" title "running jobs", \\
+	     "$DAT" using 1:9 axes x1y2 with linespoints pt 7 ps 0.4 lc rgb "#444444" title "API p95"
 	set title "D: pg_cron (every job at :00)"
 	set xlabel "second of the minute"
 	plot "$DAT" using 1:4 with boxes lc rgb "#1f77b4" title "running jobs", \\
@@ -395,14 +443,29 @@ bench_log "summary"
 	echo
 	echo "## Jobs"
 	echo
-	echo "| job | schedule | offset (B) | group | alone (ms, two runs) |"
-	echo "| --- | --- | ---: | --- | ---: |"
+	echo "| job | schedule | offset (B) | offset (C) | group | alone (ms, two runs) |"
+	echo "| --- | --- | ---: | ---: | --- | ---: |"
 	for j in "${JOBS[@]}"; do
 		job_fields "$j"
-		echo "| $NAME | \`$SCHED\` | $OFFSET | $GROUP | ${SOLO[$NAME]} |"
+		echo "| $NAME | \`$SCHED\` | $OFFSET | $(bench_sql -v n="$NAME" <<<"SELECT proposed_offset FROM seed.optimized WHERE job_name = :'n'") | $GROUP | ${SOLO[$NAME]} |"
 	done
 	echo
-	echo "$C_NOTE."
+	echo "Phase C: B's jobs after \`stagger_set_offset(job, NULL)\` (unpinned, placed again) and"
+	echo "\`stagger_optimize(apply => true)\`, judged on the durations B recorded (\`job_stagger.job_durations()\`):"
+	echo
+	echo "| job | B's p95 (s) | estimate (s) | optimiser: offset before -> after |"
+	echo "| --- | ---: | ---: | --- |"
+	bench_sql -c "SELECT format('| %s | %s | %s | %s -> %s |', o.job_name, round(extract(epoch FROM d.p95)::numeric, 2),
+	                            ceil(extract(epoch FROM d.estimate)), o.current_offset, o.proposed_offset)
+	                FROM seed.optimized o JOIN seed.durations d USING (job_name) ORDER BY o.job_name"
+	echo
+	echo "(\"before\": the offset placement gave the unpinned job from B's durations; \"after\": the optimiser's.)"
+	echo "Predicted over the next 24 hours by \`stagger_simulate_totals()\` with these durations:"
+	echo
+	echo "| offsets | peak | overlap (s) | exclusive-group overlap (s) |"
+	echo "| --- | ---: | ---: | ---: |"
+	bench_sql -c "SELECT format('| %s | %s | %s | %s |', CASE phase WHEN 'B' THEN 'B (hand-picked)' ELSE 'C (placed + optimised)' END,
+	                            peak, overlap_seconds, group_overlap_seconds) FROM seed.predicted ORDER BY phase"
 	echo
 	for ph in $(bench_sql -c "SELECT phase FROM seed.phases ORDER BY ord"); do
 		echo "## Phase $(bench_sql -c "SELECT phase || ': ' || label FROM seed.phases WHERE phase = '$ph'")"
@@ -425,33 +488,30 @@ bench_log "summary"
 	done
 	echo "## Side by side"
 	echo
-	echo "| | A | B | D | B/A | A/D | B/D |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| | A | B | C | D | B/A | C/A | C/B | A/D | B/D |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	bench_sql <<-'SQL'
 		WITH s AS (SELECT phase, peak_conc::float8 AS peak_conc, mean_conc, mean_dur, runs::float8 AS runs, skips::float8 AS skips,
 		                  failed::float8 AS failed, pool_peak, pool_mean, api_p95, api_p95_early, api_p95_rest FROM seed.summary),
-		m(ord, name, a, b, d, dig) AS (
-		    SELECT 1, 'peak concurrency', a.peak_conc, b.peak_conc, d.peak_conc, 0 FROM s a, s b, s d
-		     WHERE a.phase = 'A' AND b.phase = 'B' AND d.phase = 'D'
-		    UNION ALL SELECT 2, 'mean concurrency', a.mean_conc, b.mean_conc, d.mean_conc, 2 FROM s a, s b, s d WHERE a.phase = 'A' AND b.phase = 'B' AND d.phase = 'D'
-		    UNION ALL SELECT 3, 'mean job duration (s)', a.mean_dur, b.mean_dur, d.mean_dur, 2 FROM s a, s b, s d WHERE a.phase = 'A' AND b.phase = 'B' AND d.phase = 'D'
-		    UNION ALL SELECT 4, 'runs', a.runs, b.runs, d.runs, 0 FROM s a, s b, s d WHERE a.phase = 'A' AND b.phase = 'B' AND d.phase = 'D'
-		    UNION ALL SELECT 5, 'skips', a.skips, b.skips, d.skips, 0 FROM s a, s b, s d WHERE a.phase = 'A' AND b.phase = 'B' AND d.phase = 'D'
-		    UNION ALL SELECT 6, 'failed runs', a.failed, b.failed, d.failed, 0 FROM s a, s b, s d WHERE a.phase = 'A' AND b.phase = 'B' AND d.phase = 'D'
-		    UNION ALL SELECT 7, 'pool utilisation peak (%)', a.pool_peak, b.pool_peak, d.pool_peak, 0 FROM s a, s b, s d WHERE a.phase = 'A' AND b.phase = 'B' AND d.phase = 'D'
-		    UNION ALL SELECT 8, 'pool utilisation mean (%)', a.pool_mean, b.pool_mean, d.pool_mean, 1 FROM s a, s b, s d WHERE a.phase = 'A' AND b.phase = 'B' AND d.phase = 'D'
-		    UNION ALL SELECT 9, 'API p95 (ms)', a.api_p95, b.api_p95, d.api_p95, 1 FROM s a, s b, s d WHERE a.phase = 'A' AND b.phase = 'B' AND d.phase = 'D'
-		    UNION ALL SELECT 10, 'API p95 in :00-:14 (ms)', a.api_p95_early, b.api_p95_early, d.api_p95_early, 1 FROM s a, s b, s d WHERE a.phase = 'A' AND b.phase = 'B' AND d.phase = 'D'
-		    UNION ALL SELECT 11, 'API p95 in :15-:59 (ms)', a.api_p95_rest, b.api_p95_rest, d.api_p95_rest, 1 FROM s a, s b, s d WHERE a.phase = 'A' AND b.phase = 'B' AND d.phase = 'D')
-		SELECT format('| %s | %s | %s | %s | %s | %s | %s |', name, seed.r(a, dig), seed.r(b, dig), seed.r(d, dig),
-		              seed.ratio(b, a), seed.ratio(a, d), seed.ratio(b, d))
+		k(ord, name, dig) AS (VALUES (1, 'peak concurrency', 0), (2, 'mean concurrency', 2), (3, 'mean job duration (s)', 2),
+		                             (4, 'runs', 0), (5, 'skips', 0), (6, 'failed runs', 0), (7, 'pool utilisation peak (%)', 0),
+		                             (8, 'pool utilisation mean (%)', 1), (9, 'API p95 (ms)', 1), (10, 'API p95 in :00-:14 (ms)', 1),
+		                             (11, 'API p95 in :15-:59 (ms)', 1)),
+		v AS (SELECT k.ord, s.phase, (ARRAY[s.peak_conc, s.mean_conc, s.mean_dur, s.runs, s.skips, s.failed, s.pool_peak,
+		                                    s.pool_mean, s.api_p95, s.api_p95_early, s.api_p95_rest]::float8[])[k.ord] AS x
+		        FROM k, s),
+		m AS (SELECT k.ord, k.name, k.dig, a.x AS a, b.x AS b, c.x AS c, d.x AS d
+		        FROM k LEFT JOIN v a ON a.ord = k.ord AND a.phase = 'A' LEFT JOIN v b ON b.ord = k.ord AND b.phase = 'B'
+		               LEFT JOIN v c ON c.ord = k.ord AND c.phase = 'C' LEFT JOIN v d ON d.ord = k.ord AND d.phase = 'D')
+		SELECT format('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |', name, seed.r(a, dig), seed.r(b, dig), seed.r(c, dig),
+		              seed.r(d, dig), seed.ratio(b, a), seed.ratio(c, a), seed.ratio(c, b), seed.ratio(a, d), seed.ratio(b, d))
 		  FROM m ORDER BY ord;
 	SQL
 	echo
 	echo "job_stagger's own pool samples (\`job_stagger.pool_samples.job_pool_pct\`: peak job runs since the previous"
 	echo "sample against \`max_running_jobs\` = 16, every 5 s): ${JS_POOL:-none}."
 	echo
-	echo "## Targets of the issue (B against A)"
+	echo "## Targets of the issue (B against A; C: the optimiser against the hand-picked offsets)"
 	echo
 	echo "| target | measured | |"
 	echo "| --- | --- | --- |"
@@ -472,7 +532,17 @@ bench_log "summary"
 		SELECT format('| API p95 in :00-:14 within 2x of :15-:59 | %s ms vs %s ms (%sx) | %s |', seed.r(b.api_p95_early, 1),
 		              seed.r(b.api_p95_rest, 1), seed.ratio(b.api_p95_early, b.api_p95_rest),
 		              CASE WHEN b.api_p95_early <= 2 * b.api_p95_rest THEN 'pass' ELSE '**fail**' END)
-		  FROM a, b;
+		  FROM a, b
+		UNION ALL
+		SELECT format('| C: predicted group overlap, peak and overlap <= B''s (hand-picked) | group %s -> %s s, peak %s -> %s, overlap %s -> %s s (next 24 h) | %s |',
+		              b.group_overlap_seconds, c.group_overlap_seconds, b.peak, c.peak, b.overlap_seconds, c.overlap_seconds,
+		              CASE WHEN (c.group_overlap_seconds, c.peak, c.overlap_seconds) <= (b.group_overlap_seconds, b.peak, b.overlap_seconds)
+		                   THEN 'pass' ELSE '**fail**' END)
+		  FROM seed.predicted b, seed.predicted c WHERE b.phase = 'B' AND c.phase = 'C'
+		UNION ALL
+		SELECT format('| C: measured peak concurrency <= 2 | %s (B: %s) | %s |', c.peak_conc, b.peak_conc,
+		              CASE WHEN c.peak_conc <= 2 THEN 'pass' ELSE '**fail**' END)
+		  FROM b, (SELECT * FROM seed.summary WHERE phase = 'C') c;
 	SQL
 	echo
 	echo "## Exclusivity"
@@ -486,7 +556,7 @@ bench_log "summary"
 	                            coalesce((SELECT n_overlaps FROM seed.group_overlaps o WHERE o.phase = p.phase AND o.grp = 'settlement'), 0))
 	                FROM seed.phases p ORDER BY p.ord"
 	echo
-	echo "\`job_stagger.overlaps\` rows between the jobs of one group (phases A and B): $JS_OVERLAPS."
+	echo "\`job_stagger.overlaps\` rows between the jobs of one group (phases A, B and C): $JS_OVERLAPS."
 	echo
 	echo "Skip messages:"
 	echo
@@ -498,7 +568,7 @@ bench_log "summary"
 	echo
 	echo "## Picture"
 	echo
-	echo "\`$(basename "$SVG")\`: one panel per phase (A, B, D, one above the other), per second of the minute: the"
+	echo "\`$(basename "$SVG")\`: one panel per phase (A, B, C, D, one above the other), per second of the minute: the"
 	echo "mean number of running jobs (bars) and the API p95 latency (line, right axis, log scale)."
 	echo
 	echo "## Run outcomes (raw statuses)"
