@@ -36,8 +36,8 @@
 # p95 per second of the minute for A, B, C and D.
 #
 # Usage: bench/seed_scenario.sh [--quick]       (as root, or with sudo)
-#   full:    10-minute windows starting at minute boundaries, ~33 min (measured)
-#   --quick (or BENCH_QUICK=1): 1-minute windows, every job '* * * * *', ~4.5 min
+#   full:    10-minute windows starting at minute boundaries, ~45 min (33 measured with three phases, plus phase C)
+#   --quick (or BENCH_QUICK=1): 1-minute windows, every job '* * * * *', ~6 min (measured)
 #
 # Environment (defaults in brackets):
 #   SEED_MINUTES      window length per phase, minutes [10; quick 1]

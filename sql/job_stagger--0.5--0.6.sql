@@ -253,46 +253,10 @@ COMMENT ON FUNCTION stagger_set_offset(text, integer) IS
 'pin the second (0-59) at which a 5-field job fires when staggering is enabled; NULL unpins it and places it again';
 
 /*
- * stagger_schedule: unchanged but for one line (marked): updating an existing
- * job with an explicit offset pins it even when the offset is the same.
+ * stagger_schedule pins a job updated with an explicit offset, even when the
+ * offset is the same (offset_pinned = j.offset_pinned OR offset given, in its
+ * ON CONFLICT update): see the C stagger_schedule of the fastpath section.
  */
-CREATE OR REPLACE FUNCTION stagger_schedule(job_name text, schedule text, command text, offset_seconds integer DEFAULT NULL,
-                                 database text DEFAULT current_database(), username text DEFAULT current_user,
-                                 active boolean DEFAULT true, exclusive_group text DEFAULT NULL,
-                                 group_policy text DEFAULT NULL)
-RETURNS bigint
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-#variable_conflict use_column
-DECLARE
-    v_jobid bigint;
-BEGIN
-    IF stagger_schedule.schedule IS NULL THEN
-        RAISE EXCEPTION 'schedule must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF stagger_schedule.offset_seconds IS NOT NULL AND stagger_schedule.offset_seconds NOT BETWEEN 0 AND 59 THEN
-        RAISE EXCEPTION 'offset_seconds must be between 0 and 59, got %', stagger_schedule.offset_seconds
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    INSERT INTO job_stagger.jobs AS j (job_name, schedule, command, database, username, active, offset_seconds,
-                                       exclusive_group, group_policy)
-    VALUES (stagger_schedule.job_name, stagger_schedule.schedule, stagger_schedule.command,
-            coalesce(stagger_schedule.database, current_database()), coalesce(stagger_schedule.username, current_user),
-            coalesce(stagger_schedule.active, true), stagger_schedule.offset_seconds,
-            nullif(stagger_schedule.exclusive_group, ''), coalesce(stagger_schedule.group_policy, 'skip'))
-    ON CONFLICT (roleid, job_name) WHERE roleid <> 0 DO UPDATE
-       SET schedule = EXCLUDED.schedule, command = EXCLUDED.command, database = EXCLUDED.database,
-           active = EXCLUDED.active,
-           offset_seconds = coalesce(stagger_schedule.offset_seconds, j.offset_seconds),
-           offset_pinned = j.offset_pinned OR stagger_schedule.offset_seconds IS NOT NULL, -- sqlopt: pinned
-           exclusive_group = CASE WHEN stagger_schedule.exclusive_group IS NULL THEN j.exclusive_group
-                                  ELSE nullif(stagger_schedule.exclusive_group, '') END,
-           group_policy = coalesce(stagger_schedule.group_policy, j.group_policy)
-    RETURNING j.jobid INTO v_jobid;
-    RETURN v_jobid;
-END
-$fn$;
 
 /*
  * Every offset the optimiser changed: by stagger_optimize(apply => true) or
@@ -439,8 +403,8 @@ COMMENT ON FUNCTION stagger_optimize(boolean) IS
  * jobs. Same checks in the same order, same errors (messages, SQLSTATEs,
  * details, hints); the trigger definition, the function signatures, defaults,
  * comments and privileges stay. stagger_schedule keeps its INSERT ... ON
- * CONFLICT (with the offset_pinned line of the section above), now as a plan
- * kept for the session.
+ * CONFLICT (pinning an explicit offset, see the optimiser section), now as a
+ * plan kept for the session.
  */
 CREATE OR REPLACE FUNCTION job_stagger.jobs_validate()
 RETURNS trigger
