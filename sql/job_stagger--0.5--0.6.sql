@@ -185,6 +185,11 @@ AS 'MODULE_PATHNAME', 'job_stagger_jobs_notice_collisions'
 LANGUAGE C
 SET search_path = pg_catalog, pg_temp;
 /*
+ * The PL/pgSQL NOTICE the triggers called until now: nothing calls it any
+ * more, and called directly it would still send one unbounded NOTICE per job.
+ */
+DROP FUNCTION job_stagger.notice_collisions(bigint[]);
+/*
  * role_id() in C: as a SQL function over pg_roles it was planned again in
  * every transaction (the validation trigger calls it twice per job written).
  */

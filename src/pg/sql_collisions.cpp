@@ -1,7 +1,8 @@
 /*
  * SQL functions over the collision analysis: stagger_collisions(),
- * stagger_summary(), job_stagger.collision_report() (the NOTICE when a job is
- * written) and job_stagger.spread_offset() (the offset a new job gets).
+ * stagger_summary(), job_stagger.collision_report() (each job's colliding jobs
+ * and free offset; the write-time NOTICE is sql_notice.cpp) and
+ * job_stagger.spread_offset() (the offset a new job gets).
  *
  * They read the active jobs the caller can see (row-level security applies),
  * with their configured offsets (job_stagger.offsets overrides first), and
