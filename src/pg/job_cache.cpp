@@ -297,8 +297,7 @@ JudgeInputs &
 PrepareJudgeInputs(const char *schedule)
 {
 	static JudgeInputs in;
-	OverrideList list = ParseOverrides(guc_offsets);
-	WarnOverrideErrors(list);
+	OverrideList list = ReadSessionOverrides();
 	const char *text = guc_offsets != nullptr ? guc_offsets : "";
 	core::Instant now = TimestampToInstant(GetCurrentTimestamp());
 	CallCpp([&] {

@@ -21,4 +21,7 @@ OverrideList ParseOverrides(const char *text);
 /* One WARNING per invalid entry: it is ignored and the job keeps its table offset. */
 void WarnOverrideErrors(const OverrideList &list);
 
+/* The session's job_stagger.offsets, parsed, with a WARNING per invalid entry (what the SQL functions judge by). */
+OverrideList ReadSessionOverrides();
+
 } // namespace js::pg

@@ -51,15 +51,6 @@ OverrideMap(const js::pg::OverrideList &list)
 	return map;
 }
 
-/* job_stagger.offsets as plain data, with a WARNING per invalid entry. */
-js::pg::OverrideList
-ReadOverrides()
-{
-	js::pg::OverrideList list = js::pg::ParseOverrides(js::pg::guc_offsets);
-	js::pg::WarnOverrideErrors(list);
-	return list;
-}
-
 /* The jobs as core input for the report functions, offsets overridden (C++; stops early once `check` stopped). */
 std::vector<js::core::StaggerJobInput>
 ToInputs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list, js::core::InterruptCheck &check)
@@ -322,7 +313,7 @@ PG_FUNCTION_INFO_V1(job_stagger_spread_offset);
 Datum
 job_stagger_collisions(PG_FUNCTION_ARGS)
 {
-	js::pg::OverrideList overrides = ReadOverrides();
+	js::pg::OverrideList overrides = js::pg::ReadSessionOverrides();
 	const js::pg::JobMap &rows = js::pg::ActiveJobs();
 	bool enabled = js::pg::guc_enabled;
 	int64 now = NowInstant();
@@ -366,7 +357,7 @@ job_stagger_collisions(PG_FUNCTION_ARGS)
 Datum
 job_stagger_summary(PG_FUNCTION_ARGS)
 {
-	js::pg::OverrideList overrides = ReadOverrides();
+	js::pg::OverrideList overrides = js::pg::ReadSessionOverrides();
 	const js::pg::JobMap &rows = js::pg::ActiveJobsWithLastRun();
 	bool enabled = js::pg::guc_enabled;
 	int64 now = NowInstant();
@@ -416,7 +407,7 @@ job_stagger_collision_report(PG_FUNCTION_ARGS)
 	for (int i = 0; i < nids; i++)
 		ids[i] = elem_nulls[i] ? -1 : DatumGetInt64(elems[i]);
 
-	js::pg::OverrideList overrides = ReadOverrides();
+	js::pg::OverrideList overrides = js::pg::ReadSessionOverrides();
 	const js::pg::JobMap &rows = js::pg::ActiveJobs();
 	int count = 0;
 	JobReport *reports = BuildJobReports(rows, overrides, ids, nids, &count);

@@ -466,10 +466,7 @@ ApplyMoves(const OptRows &in, const OptOut *out, const Prediction &p, const char
 js::pg::OverrideList
 ReadOverrides(bool warn)
 {
-	js::pg::OverrideList list = js::pg::ParseOverrides(js::pg::guc_offsets);
-	if (warn)
-		js::pg::WarnOverrideErrors(list);
-	return list;
+	return warn ? js::pg::ReadSessionOverrides() : js::pg::ParseOverrides(js::pg::guc_offsets);
 }
 
 /* auto_optimize's hysteresis (core/apply_rule.hpp): is the proposal clearly better? */

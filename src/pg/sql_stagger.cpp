@@ -50,6 +50,14 @@ WarnOverrideErrors(const OverrideList &list)
 		                  errdetail("The entry is ignored; the job keeps its offset from job_stagger.jobs.")));
 }
 
+OverrideList
+ReadSessionOverrides()
+{
+	OverrideList list = ParseOverrides(guc_offsets);
+	WarnOverrideErrors(list);
+	return list;
+}
+
 } // namespace js::pg
 
 extern "C" {

@@ -316,8 +316,7 @@ job_stagger_timeline_simulation(PG_FUNCTION_ARGS)
 	char **labels = MinuteLabels(first, minutes);
 	int ndurations = 0;
 	int64 *durations = ReadDurations(fcinfo, &ndurations);
-	js::pg::OverrideList overrides = js::pg::ParseOverrides(js::pg::guc_offsets);
-	js::pg::WarnOverrideErrors(overrides);
+	js::pg::OverrideList overrides = js::pg::ReadSessionOverrides();
 	const js::pg::JobMap &jobs = js::pg::ActiveJobs();
 	const bool enabled = js::pg::guc_enabled;
 	Lines lines = {nullptr, 0};
