@@ -25,7 +25,7 @@ SELECT p.oid::regprocedure AS non_strict_c_function
    AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c') AND NOT p.proisstrict
    AND p.prorettype <> 'trigger'::regtype
    -- NULL arguments have a meaning here (the default); it checks PG_ARGISNULL for each
-   AND p.oid <> 'stagger_schedule(text,text,text,integer,text,text,boolean,text,text)'::regprocedure
+   AND p.oid <> 'stagger_schedule(text,text,text,integer,text,text,boolean,text,text,integer,interval,text,integer)'::regprocedure
  ORDER BY 1;
 -- SECURITY DEFINER is not used
 SELECT count(*) AS security_definer_functions

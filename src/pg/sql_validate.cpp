@@ -9,6 +9,7 @@
  * No C++ object with a destructor lives in these frames: most calls here may
  * raise a PostgreSQL error (longjmp).
  */
+#include "pg/bridge.hpp"
 #include "pg/guc.hpp"
 #include "pg/job_cache.hpp"
 #include "pg/sql_cron.hpp"
@@ -40,7 +41,7 @@ namespace {
 /* The columns the trigger reads or writes, by attribute number (1-based). */
 struct JobColumns {
 	int jobid, job_name, schedule, command, database, username, active, overlap, group_policy, exclusive_group, roleid,
-	    offset_seconds, owner, created_at, updated_at;
+	    offset_seconds, owner, created_at, updated_at, max_retries, retry_delay, timezone, history_limit;
 };
 
 int
@@ -72,6 +73,10 @@ FindColumns(TupleDesc desc)
 	c.owner = Column(desc, "owner");
 	c.created_at = Column(desc, "created_at");
 	c.updated_at = Column(desc, "updated_at");
+	c.max_retries = Column(desc, "max_retries");
+	c.retry_delay = Column(desc, "retry_delay");
+	c.timezone = Column(desc, "timezone");
+	c.history_limit = Column(desc, "history_limit");
 	return c;
 }
 
@@ -217,9 +222,11 @@ CheckNotNull(const Row &row, const JobColumns &c)
 	struct {
 		int attnum;
 		const char *name;
-	} const columns[] = {{c.job_name, "job_name"}, {c.schedule, "schedule"},        {c.command, "command"},
-	                     {c.database, "database"}, {c.username, "username"},        {c.active, "active"},
-	                     {c.overlap, "overlap"},   {c.group_policy, "group_policy"}};
+	} const columns[] = {{c.job_name, "job_name"},       {c.schedule, "schedule"},
+	                     {c.command, "command"},         {c.database, "database"},
+	                     {c.username, "username"},       {c.active, "active"},
+	                     {c.overlap, "overlap"},         {c.group_policy, "group_policy"},
+	                     {c.max_retries, "max_retries"}, {c.retry_delay, "retry_delay"}};
 	for (const auto &col : columns) {
 		if (!row.Null(col.attnum))
 			continue;
@@ -232,6 +239,64 @@ CheckNotNull(const Row &row, const JobColumns &c)
 		                errmsg("null value in column \"%s\" of job_stagger.jobs", col.name),
 		                err_generic_string(PG_DIAG_COLUMN_NAME, col.name)));
 	}
+}
+
+/* An IANA zone name that core::TimeZone can load; a long or unknown name is refused without echoing all of it. */
+void
+CheckTimeZoneName(text *zone)
+{
+	const char *p = VARDATA_ANY(zone);
+	size_t len = VARSIZE_ANY_EXHDR(zone);
+	const char *hint = "Use an IANA time zone name such as 'UTC', 'Europe/Berlin' or 'Asia/Kolkata'; NULL (or '' in "
+	                   "stagger_alter_job) follows job_stagger.timezone.";
+	/* no path: cctz would read any file named by "../" or "/" (it fails to parse it, but should not read it) */
+	bool path = len > 0 && (p[0] == '/' || p[0] == '.' || memmem(p, len, "..", 2) != nullptr);
+	if (len == 0 || len > 64 || memchr(p, '\0', len) != nullptr || path) {
+		bool cut = len > 32;
+		int shown = cut ? pg_mbcharcliplen(p, (int)len, 32) : (int)len;
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("invalid time zone \"%.*s%s\"", shown, p, cut ? "..." : ""),
+		                path ? errdetail("A time zone name is not a file path.")
+		                     : errdetail("A time zone name is 1 to 64 bytes long, got %d bytes.", (int)len),
+		                errhint("%s", hint)));
+	}
+	char *name = text_to_cstring(zone);
+	bool known = false;
+	js::pg::CppError err;
+	if (!js::pg::TryCpp([&] { known = js::core::TimeZone::Load(name).has_value(); }, &err))
+		ereport(ERROR,
+		        (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not load time zone \"%s\": %s", name, err.message)));
+	if (!known)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unknown time zone \"%s\"", name),
+		                errdetail("\"%s\" is not a known IANA time zone.", name), errhint("%s", hint)));
+}
+
+/* max_retries, retry_delay, timezone and history_limit (0.7). */
+void
+CheckJobSettings(const Row &row, const JobColumns &c)
+{
+	int32 retries = DatumGetInt32(row.Get(c.max_retries));
+	if (retries < 0 || retries > 100)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("max_retries must be between 0 and 100, got %d", retries),
+		                errhint("0 means a failed run is not tried again.")));
+	Interval *delay = DatumGetIntervalP(row.Get(c.retry_delay));
+	Interval *lo = DatumGetIntervalP(
+	    DirectFunctionCall3(interval_in, CStringGetDatum("1 second"), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	Interval *hi = DatumGetIntervalP(
+	    DirectFunctionCall3(interval_in, CStringGetDatum("1 day"), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	if (DatumGetBool(DirectFunctionCall2(interval_lt, IntervalPGetDatum(delay), IntervalPGetDatum(lo))) ||
+	    DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(delay), IntervalPGetDatum(hi))))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("retry_delay must be between 1 second and 1 day, got %s",
+		                       DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(delay))))));
+	if (!row.Null(c.timezone))
+		CheckTimeZoneName(row.Text(c.timezone));
+	if (!row.Null(c.history_limit) && DatumGetInt32(row.Get(c.history_limit)) < 1)
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		         errmsg("history_limit must be at least 1, got %d", DatumGetInt32(row.Get(c.history_limit))),
+		         errhint("NULL (or 0 in stagger_alter_job) keeps every run up to job_stagger.history_retention.")));
 }
 
 /* The checks of single values: name, command, exclusive group, policy. */
@@ -268,6 +333,7 @@ CheckValues(const Row &row, const JobColumns &c)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 		                errmsg("group_policy must be skip or wait, got \"%.*s%s\"", shown, p, cut ? "..." : "")));
 	}
+	CheckJobSettings(row, c);
 }
 
 /*
@@ -353,16 +419,22 @@ NeedsRoleCheck(const Row &row, const Row *old, const JobColumns &c)
 
 const char *const kScheduleSql =
     "INSERT INTO job_stagger.jobs AS j (job_name, schedule, command, database, username, active, offset_seconds,"
-    "                                   exclusive_group, group_policy)"
+    "                                   exclusive_group, group_policy, max_retries, retry_delay, timezone,"
+    "                                   history_limit)"
     " VALUES ($1, $2, $3, coalesce($5, pg_catalog.current_database()), coalesce($6, CURRENT_USER),"
-    "         coalesce($7, true), $4, nullif($8, ''), coalesce($9, 'skip'))"
+    "         coalesce($7, true), $4, nullif($8, ''), coalesce($9, 'skip'), coalesce($10, 0),"
+    "         coalesce($11, pg_catalog.\"interval\" '1 minute'), nullif($12, ''), nullif($13, 0))"
     " ON CONFLICT (roleid, job_name) WHERE roleid OPERATOR(pg_catalog.<>) 0 DO UPDATE"
     "    SET schedule = EXCLUDED.schedule, command = EXCLUDED.command, database = EXCLUDED.database,"
     "        active = EXCLUDED.active,"
     "        offset_seconds = coalesce($4, j.offset_seconds),"
     "        offset_pinned = j.offset_pinned OR $4 IS NOT NULL,"
     "        exclusive_group = CASE WHEN $8 IS NULL THEN j.exclusive_group ELSE nullif($8, '') END,"
-    "        group_policy = coalesce($9, j.group_policy)"
+    "        group_policy = coalesce($9, j.group_policy),"
+    "        max_retries = coalesce($10, j.max_retries),"
+    "        retry_delay = coalesce($11, j.retry_delay),"
+    "        timezone = CASE WHEN $12 IS NULL THEN j.timezone ELSE nullif($12, '') END,"
+    "        history_limit = CASE WHEN $13 IS NULL THEN j.history_limit ELSE nullif($13, 0) END"
     " RETURNING j.jobid";
 
 /* The plan of kScheduleSql, kept for the session (the plan cache re-plans it after DDL or for another role). */
@@ -471,14 +543,15 @@ job_stagger_jobs_validate(PG_FUNCTION_ARGS)
 
 /*
  * stagger_schedule(job_name, schedule, command, offset_seconds, database,
- * username, active, exclusive_group, group_policy) RETURNS bigint: create a
+ * username, active, exclusive_group, group_policy, max_retries, retry_delay,
+ * timezone, history_limit) RETURNS bigint: create a
  * job, or update the job of that name that runs as username (the same
  * INSERT ... ON CONFLICT as the PL/pgSQL version, through a kept plan).
  */
 Datum
 job_stagger_stagger_schedule(PG_FUNCTION_ARGS)
 {
-	constexpr int kArgs = 9;
+	constexpr int kArgs = 13;
 	if (PG_NARGS() != kArgs)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
 		                errmsg("stagger_schedule() must be declared with %d arguments", kArgs)));
@@ -496,7 +569,8 @@ job_stagger_stagger_schedule(PG_FUNCTION_ARGS)
 	}
 	SPI_connect();
 	if (schedule_plan == nullptr) {
-		Oid types[kArgs] = {TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID};
+		Oid types[kArgs] = {TEXTOID, TEXTOID, TEXTOID, INT4OID,     TEXTOID, TEXTOID, BOOLOID,
+		                    TEXTOID, TEXTOID, INT4OID, INTERVALOID, TEXTOID, INT4OID};
 		SPIPlanPtr plan = SPI_prepare(kScheduleSql, kArgs, types);
 		if (plan == nullptr)
 			elog(ERROR, "stagger_schedule(): SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
