@@ -2,7 +2,8 @@
 # glue) and src/worker (background workers). Unit tests of src/core are built
 # by CMake (CMakeLists.txt); `make installcheck` runs the pg_regress suite on a
 # temporary instance that pg_regress starts itself with test/job_stagger.conf.
-EXTENSION  = job_stagger
+# job_stagger_pgcron: pg_cron's cron.* interface over job_stagger (SQL only).
+EXTENSION  = job_stagger job_stagger_pgcron
 MODULE_big = job_stagger
 
 CORE_SRCS   = $(sort $(wildcard src/core/*.cpp))
@@ -10,7 +11,7 @@ PG_SRCS     = $(sort $(wildcard src/pg/*.cpp))
 WORKER_SRCS = $(sort $(wildcard src/worker/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o) $(WORKER_SRCS:.cpp=.o)
 
-DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+DATA = $(wildcard sql/job_stagger--*.sql) $(wildcard sql/job_stagger_pgcron--*.sql)
 
 # stagger-ctl, the command-line tool (tools/*.cpp on libpq), installed next to psql.
 SCRIPTS_built = stagger-ctl
