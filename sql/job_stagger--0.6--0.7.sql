@@ -238,3 +238,51 @@ $fn$;
 COMMENT ON FUNCTION stagger_import_pg_cron(boolean) IS
 'copy the pg_cron jobs the caller sees (cron.job) into job_stagger in one transaction; one row per pg_cron job with outcome imported, renamed or refused; drop_after unschedules the imported ones from pg_cron';
 /* ---- end coming from pg_cron ---- */
+
+
+/* ---- run now and retries (branch runctl) ---- */
+/*
+ * Each attempt of a slot is its own row: attempt 1 is the slot's own run,
+ * attempt n+1 (triggered_by 'retry') a retry after attempt n failed, timed out
+ * or crashed; retries keep the slot's nominal_at, so (jobid, nominal_at,
+ * attempt) names an attempt. triggered_by 'manual': stagger_run_now().
+ */
+ALTER TABLE job_stagger.job_run_details
+    ADD COLUMN attempt integer NOT NULL DEFAULT 1,
+    ADD CONSTRAINT job_run_details_attempt_check CHECK (attempt BETWEEN 1 AND 101),
+    DROP CONSTRAINT job_run_details_triggered_by_check,
+    ADD CONSTRAINT job_run_details_triggered_by_check
+        CHECK (triggered_by IN ('schedule', 'reboot', 'manual', 'retry'));
+COMMENT ON COLUMN job_stagger.job_run_details.attempt IS
+'1: the slot''s own run (or a manual run); n+1: the retry after attempt n failed, timed out or crashed (triggered_by ''retry'', same nominal_at)';
+
+/*
+ * stagger_run_now(job_id): non-STRICT on purpose (a NULL is an error, not a
+ * silent NULL); it writes the run's row as the bootstrap superuser around one
+ * schema-qualified INSERT, after row-level security let the caller see the
+ * job (src/pg/sql_run_now.cpp). Not SECURITY DEFINER: the check must be made
+ * as the caller.
+ */
+CREATE FUNCTION stagger_run_now(job_id bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'job_stagger_stagger_run_now'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION stagger_run_now(bigint) IS
+'start a run of the job at once (at commit; overlap policy and exclusive group apply as for a slot); returns its runid in job_stagger.job_run_details';
+
+CREATE FUNCTION stagger_run_now(job_name text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF job_name IS NULL THEN
+        RAISE EXCEPTION 'job_name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RETURN pg_catalog.stagger_run_now(job_stagger.job_id(job_name));
+END
+$fn$;
+COMMENT ON FUNCTION stagger_run_now(text) IS
+'start a run of the job of that name at once (at commit; overlap policy and exclusive group apply as for a slot); returns its runid in job_stagger.job_run_details';
+/* ---- end run now and retries ---- */

@@ -93,6 +93,14 @@ public:
 	 */
 	std::vector<DueRunData> TakeDue(Instant now, Instant upto, std::int64_t catchup_window_s);
 
+	/* Fire instant of the job's next slot not handed out yet (nullopt: not active, or never fires). */
+	std::optional<Instant>
+	NextSlotOf(std::int64_t jobid) const
+	{
+		std::optional<Slot> slot = planner_.PeekJob(jobid);
+		return slot ? std::optional<Instant>(slot->fire_at) : std::nullopt;
+	}
+
 	/* One run per active @reboot job, firing at `now`. */
 	std::vector<DueRunData> RebootRuns(Instant now) const;
 

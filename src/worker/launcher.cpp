@@ -252,6 +252,7 @@ ToDueRuns(const std::vector<DueRunData> &data, MemoryContext mcxt)
 		r.timeout_ms = d.job->timeout_ms;
 		r.exclusive_group = js::pg::PallocCopy(d.job->exclusive_group);
 		r.group_policy = d.job->group_policy;
+		r.attempt = 1;
 	}
 	(void)mcxt;
 	return runs;
@@ -273,6 +274,15 @@ TakeDueRuns(TimestampTz now, TimestampTz upto, bool reboot, MemoryContext mcxt, 
 	});
 	MemoryContextSwitchTo(old);
 	return runs;
+}
+
+/* Fire instant of the job's next slot not handed out yet; DT_NOEND when none (not active, never fires). */
+TimestampTz
+NextSlotOf(int64 jobid)
+{
+	std::optional<int64> next;
+	js::pg::CallCpp([&] { next = Model().NextSlotOf(jobid); });
+	return next ? js::pg::InstantToTimestamp(*next) : DT_NOEND;
 }
 
 /* The next instant the launcher must wake for (DT_NOEND if no job will fire). */

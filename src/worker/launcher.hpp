@@ -18,4 +18,7 @@ void RegisterLauncher();
  */
 unsigned long long NotifyJobsChanged();
 
+/* A transaction that asked for a manual run (stagger_run_now) committed: wake the launcher to take it up. */
+void NotifyRunRequested();
+
 } // namespace js::worker

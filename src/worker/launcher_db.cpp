@@ -276,7 +276,7 @@ RunidArray(const int64 *runids, int n)
 
 int
 RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, TimestampTz late_before, int *nmissed,
-            int *nsucceeded)
+            int *nsucceeded, int64 **crashed_runids)
 {
 	const char *who = server_restarted ? "the server stopped (shutdown, crash or failover)" : "the scheduler restarted";
 	Oid types[6] = {INT8ARRAYOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
@@ -321,14 +321,18 @@ RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, Timestamp
 	        " WHEN f.xact OPERATOR(pg_catalog.=) ANY ('{aborted,in progress}'::pg_catalog.text[]) THEN $6"
 	        " ELSE $2 END"
 	        " FROM fate f WHERE d.runid OPERATOR(pg_catalog.=) f.runid"
-	        " RETURNING d.status OPERATOR(pg_catalog.=) 'succeeded'",
+	        " RETURNING d.status OPERATOR(pg_catalog.=) 'succeeded', d.runid",
 	        6, types, values, nullptr, SPI_OK_UPDATE_RETURNING);
 	int crashed = 0;
 	*nsucceeded = 0;
+	if (crashed_runids != nullptr)
+		*crashed_runids = static_cast<int64 *>(palloc(sizeof(int64) * (SPI_processed + 1)));
 	for (uint64 i = 0; i < SPI_processed; i++) {
 		bool isnull = false;
 		bool succeeded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 		*nsucceeded += succeeded ? 1 : 0;
+		if (!succeeded && crashed_runids != nullptr)
+			(*crashed_runids)[crashed] = GetInt64(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 		crashed += succeeded ? 0 : 1;
 	}
 	Execute("UPDATE job_stagger.job_run_details SET status = 'skipped', ended_at = pg_catalog.now(),"
@@ -348,6 +352,7 @@ LoadStartingRuns(const int64 *adopted, int nadopted, MemoryContext mcxt, int *co
 	Execute("UPDATE job_stagger.job_run_details d SET status = 'skipped', ended_at = pg_catalog.now(),"
 	        " return_message = 'skipped: the job was unscheduled or deactivated before this run began'"
 	        " WHERE status OPERATOR(pg_catalog.=) 'starting' AND runid OPERATOR(pg_catalog.<>) ALL ($1)"
+	        " AND triggered_by OPERATOR(pg_catalog.<>) ALL ('{manual,retry}'::pg_catalog.text[])"
 	        " AND NOT EXISTS (SELECT FROM job_stagger.jobs j"
 	        " WHERE j.jobid OPERATOR(pg_catalog.=) d.jobid AND j.active)",
 	        1, types, values, nullptr, SPI_OK_UPDATE);
@@ -361,6 +366,7 @@ LoadStartingRuns(const int64 *adopted, int nadopted, MemoryContext mcxt, int *co
 	        " COALESCE(j.exclusive_group, ''), (j.group_policy OPERATOR(pg_catalog.=) 'wait')::pg_catalog.int4"
 	        " FROM job_stagger.job_run_details d JOIN job_stagger.jobs j ON j.jobid OPERATOR(pg_catalog.=) d.jobid"
 	        " WHERE d.status OPERATOR(pg_catalog.=) 'starting' AND d.runid OPERATOR(pg_catalog.<>) ALL ($1)"
+	        " AND d.triggered_by OPERATOR(pg_catalog.<>) ALL ('{manual,retry}'::pg_catalog.text[])"
 	        " ORDER BY d.scheduled_at, d.runid",
 	        1, types, values, nullptr, SPI_OK_SELECT);
 	*count = static_cast<int>(SPI_processed);
@@ -387,6 +393,7 @@ LoadStartingRuns(const int64 *adopted, int nadopted, MemoryContext mcxt, int *co
 		r->timeout_ms = GetInt32(t, desc, 15);
 		r->exclusive_group = GetText(t, desc, 16, mcxt);
 		r->group_policy = GetInt32(t, desc, 17);
+		r->attempt = 1;
 	}
 	return runs;
 }
@@ -484,10 +491,10 @@ int64
 InsertRow(const DueRun *run, int64 runid, const char *status, const char *message, TimestampTz started_at,
           TimestampTz ended_at, int pid)
 {
-	constexpr int kArgs = 20;
+	constexpr int kArgs = 21;
 	Oid types[kArgs] = {INT8OID,        TEXTOID,        TEXTOID,        TEXTOID,        TEXTOID, TEXTOID, TEXTOID,
 	                    TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID,        INT4OID,        TEXTOID, TEXTOID, BOOLOID,
-	                    OIDOID,         INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTOID};
+	                    OIDOID,         INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTOID, INT4OID};
 	Datum values[kArgs];
 	char nulls[kArgs + 1];
 	memset(nulls, ' ', kArgs);
@@ -505,7 +512,10 @@ InsertRow(const DueRun *run, int64 runid, const char *status, const char *messag
 	values[9] = BoolGetDatum(run->stagger_enabled);
 	values[10] = Int32GetDatum(run->applied_offset);
 	values[11] = TextOrNull(run->effective_schedule, nulls, 11);
-	values[12] = CStringGetTextDatum(run->kind == kDueReboot ? "reboot" : "schedule");
+	values[12] = CStringGetTextDatum(run->kind == kDueReboot   ? "reboot"
+	                                 : run->kind == kDueManual ? "manual"
+	                                 : run->kind == kDueRetry  ? "retry"
+	                                                           : "schedule");
 	values[13] = BoolGetDatum(terminal);
 	values[14] = ObjectIdGetDatum(run->roleoid);
 	values[15] = Int64GetDatum(runid);
@@ -515,13 +525,14 @@ InsertRow(const DueRun *run, int64 runid, const char *status, const char *messag
 	values[18] = PidOrNull(pid, nulls, 18);
 	bool grouped = run->exclusive_group != nullptr && run->exclusive_group[0] != '\0';
 	values[19] = TextOrNull(grouped ? run->exclusive_group : nullptr, nulls, 19);
+	values[20] = Int32GetDatum(Max(run->attempt, 1));
 	const char *sql =
 	    "INSERT INTO job_stagger.job_run_details (runid, jobid, job_name, username, database, command,"
 	    " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
-	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid, exclusive_group)"
+	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid, exclusive_group, attempt)"
 	    " VALUES (COALESCE($16, pg_catalog.nextval('job_stagger.job_run_details_runid_seq'::pg_catalog.regclass)),"
 	    " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $17,"
-	    " COALESCE($18, CASE WHEN $14 THEN pg_catalog.clock_timestamp() END), $19, $15, $20) RETURNING runid";
+	    " COALESCE($18, CASE WHEN $14 THEN pg_catalog.clock_timestamp() END), $19, $15, $20, $21) RETURNING runid";
 	Execute(sql, kArgs, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	return GetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }

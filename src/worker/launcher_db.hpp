@@ -17,6 +17,8 @@ enum DueKind : int {
 	kDueRun = 0, /* run on schedule */
 	kDueReboot,  /* @reboot job at scheduler start */
 	kDueMissed,  /* slot that fell due while nothing could run it: recorded as skipped */
+	kDueManual,  /* stagger_run_now(): its row was written by the caller (launcher_requests.cpp) */
+	kDueRetry,   /* a later attempt of a failed slot: its row was written when it was planned */
 };
 
 /* A run the launcher has to record and start (plain data: survives ereport). */
@@ -44,6 +46,7 @@ struct DueRun {
 	Oid roleoid;       /* the job's role (jobs.roleid) */
 	bool start;        /* recorded as 'starting': queue for a worker once committed */
 	bool role_dropped; /* set by ResolveTarget */
+	int attempt;       /* job_run_details.attempt: 1 = the slot's own run (0 reads as 1) */
 };
 
 /* One row of job_stagger.jobs (active jobs only). */
@@ -103,13 +106,15 @@ void FlushDetachedJobs(bool committed);
  * command_xid committed, else 'crashed' (before the commit, or outcome
  * unknown); 'starting' rows due before `late_before` become 'skipped'
  * (missed). Returns the number of crashed rows; *nsucceeded and *nmissed the
- * others. `server_restarted` picks the message.
+ * others. `server_restarted` picks the message. *crashed_runids (if asked):
+ * the crashed rows, palloc'd, for their retries.
  */
 int RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, TimestampTz late_before, int *nmissed,
-                int *nsucceeded);
+                int *nsucceeded, int64 **crashed_runids = nullptr);
 
 /*
- * The rows still 'starting' after RecoverRuns (not adopted): their command
+ * The rows still 'starting' after RecoverRuns (not adopted), except manual
+ * runs and retries (launcher_requests.cpp takes those up): their command
  * never began (the job worker's commit fence, runner.cpp), so they are run
  * now, reusing their row. Rows whose job is no longer active are closed as
  * skipped here and not returned. Allocated in `mcxt`; *count set.

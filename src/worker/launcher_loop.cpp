@@ -348,6 +348,8 @@ OutcomeWork(void *arg)
 				(void)UpdateRunFinished(e->runid, status, message, e->started_at, e->ended_at, e->pid,
 				                        e->command_xid); /* the rewritten row gets the command's transaction id */
 			}
+			if (e->result == kResultFailed || e->result == kResultTimedOut || e->result == kResultCrashed)
+				PlanRetryAfter(e->runid, e->ended_at);
 		} else if (!UpdateRunStarted(e->runid, e->started_at, e->pid, e->command_xid)) {
 			RewriteRun(a, e, "running", nullptr, 0);
 			(void)UpdateRunStarted(e->runid, e->started_at, e->pid, e->command_xid);
@@ -733,8 +735,9 @@ StartupWork(void *arg)
 {
 	StartupArgs *a = static_cast<StartupArgs *>(arg);
 	TimestampTz late_before = a->now - static_cast<int64>(js::pg::guc_catchup_window_s) * USECS_PER_SEC;
-	a->closed =
-	    RecoverRuns(a->adopted, a->nadopted, Shared()->launcher_starts == 1, late_before, &a->missed, &a->recovered);
+	int64 *crashed = nullptr;
+	a->closed = RecoverRuns(a->adopted, a->nadopted, Shared()->launcher_starts == 1, late_before, &a->missed,
+	                        &a->recovered, &crashed);
 	a->resumed = LoadStartingRuns(a->adopted, a->nadopted, tick_cxt, &a->nresumed);
 	for (int i = 0; i < a->nresumed; i++) {
 		DueRun *run = &a->resumed[i];
@@ -760,6 +763,8 @@ StartupWork(void *arg)
 		a->since = a->now;
 	seen_generation = pg_atomic_read_u64(&Shared()->jobs_generation);
 	ReloadJobs(a->since);
+	for (int i = 0; i < a->closed; i++) /* after the reload: a retry must not outlast the job's next slot */
+		PlanRetryAfter(crashed[i], a->now);
 }
 
 /* Recovery after a (re)start (retried until it gets through), then the jobs and @reboot runs. */
@@ -787,6 +792,7 @@ Startup()
 	}
 	MemoryContextSwitchTo(old);
 	StartPending();
+	StartRequests(args.adopted, args.nadopted);
 	scheduling = true;
 	WarnUnknownOverrides();
 	LogStaggerState();
@@ -897,8 +903,10 @@ Tick()
 	/* the fire instants this tick hands out start here (housekeeping keeps clear of them) */
 	TimestampTz first_wake = installed ? NextWakeAt() : DT_NOEND;
 	RecordOutcome outcome = installed ? RecordDue(now, changed) : kNotInstalled;
-	if (outcome != kNotInstalled)
+	if (outcome != kNotInstalled) {
+		TakeRequestedRuns(now, now + static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000);
 		StartPending();
+	}
 	if (outcome == kRecorded)
 		MonitorTick(now, running_now, js::pg::guc_enabled, first_wake, pending != NIL);
 	MemoryContextSwitchTo(old);
@@ -920,6 +928,7 @@ NextLoopWake()
 		wake_at = Min(wake_at, Max(last_reload_at + reload_interval, RetryAt(&reload_retry))); /* a deferred reload */
 	if (pending != NIL)
 		wake_at = Min(wake_at, GetCurrentTimestamp() + kBacklogPollMs * 1000);
+	wake_at = Min(wake_at, NextRequestWake());
 	if (unbegun_held_until != 0) {
 		wake_at = Min(wake_at, unbegun_held_until);
 		if (unbegun_held_until <= GetCurrentTimestamp())
@@ -957,6 +966,7 @@ DropPending()
 	list_free_deep(carry);
 	carry = NIL;
 	carry_has_reboot = false;
+	DropRequests();
 	if (in_flight != nullptr) {
 		HASH_SEQ_STATUS status;
 		hash_seq_init(&status, in_flight);
@@ -995,6 +1005,21 @@ DropPending()
 }
 
 } // namespace
+
+DueRun *
+KeepRunCopy(const DueRun *run)
+{
+	return KeepRun(run);
+}
+
+void
+QueueRecordedRun(const DueRun *run)
+{
+	MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
+	pending = lappend(pending, KeepRun(run));
+	RememberInFlight(run);
+	MemoryContextSwitchTo(old);
+}
 
 void
 RecordBeforeExit()

@@ -23,6 +23,7 @@ void ApplySettings(bool log_always);
 void ReloadJobs(TimestampTz since);
 DueRun *TakeDueRuns(TimestampTz now, TimestampTz upto, bool reboot, MemoryContext mcxt, int *count);
 TimestampTz NextWakeAt();
+TimestampTz NextSlotOf(int64 jobid);
 void SleepUntil(TimestampTz wake_at);
 void WaitForExtension();
 
@@ -101,6 +102,24 @@ bool HousekeepingCancelled(int sqlerrcode);
 void LauncherSigterm(SIGNAL_ARGS);
 /* Logs and exits (code 1) if SIGTERM arrived (launcher.cpp). */
 void ExitIfShutdownRequested();
+
+/* launcher_loop.cpp: a copy of `run` in the launcher's context (one chunk); a recorded run joins `pending`. */
+DueRun *KeepRunCopy(const DueRun *run);
+void QueueRecordedRun(const DueRun *run);
+
+/*
+ * Manual runs and retries (launcher_requests.cpp): rows written 'starting'
+ * by stagger_run_now() or by the launcher when it plans a retry, taken up at
+ * their instant.
+ */
+/* After start-up recovery: forget what a previous life had, look for such rows now. */
+void StartRequests(const int64 *adopted, int nadopted);
+void DropRequests();
+/* In the tick, after the due slots were recorded: new requests, and the ones whose instant came. */
+void TakeRequestedRuns(TimestampTz now, TimestampTz upto);
+TimestampTz NextRequestWake();
+/* Inside a launcher transaction, after run `runid` ended failed, timed_out or crashed: plans its next attempt. */
+void PlanRetryAfter(int64 runid, TimestampTz ended_at);
 
 [[noreturn]] void RunLauncher();
 /*

@@ -66,6 +66,7 @@ ShmemStartup()
 		shared_state->lock = &(GetNamedLWLockTranche(kTrancheName))->lock;
 		ConditionVariableInit(&shared_state->slot_changed);
 		pg_atomic_init_u64(&shared_state->jobs_generation, 1);
+		pg_atomic_init_u64(&shared_state->run_requests, 1);
 		shared_state->nslots = max_worker_processes;
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -187,6 +188,15 @@ NotifyJobsChanged()
 	uint64 old = pg_atomic_fetch_add_u64(&shared_state->jobs_generation, 1);
 	WakeLauncher();
 	return old;
+}
+
+void
+NotifyRunRequested()
+{
+	if (shared_state == nullptr)
+		return;
+	pg_atomic_fetch_add_u64(&shared_state->run_requests, 1);
+	WakeLauncher();
 }
 
 } // namespace js::worker

@@ -102,6 +102,7 @@ struct SharedState {
 	Latch *launcher_latch;
 	pid_t launcher_pid;
 	pg_atomic_uint64 jobs_generation; /* bumped when a transaction that changed jobs commits */
+	pg_atomic_uint64 run_requests;    /* bumped when a transaction that called stagger_run_now() commits */
 	bool reboot_jobs_done;            /* @reboot jobs ran since the server started */
 	bool applied_enabled;             /* job_stagger.enabled as the launcher last applied it */
 	TimestampTz settings_applied_at;  /* when the launcher last applied the settings */

@@ -500,5 +500,21 @@ TEST(LauncherModel, OverlapSkipAtTheInstantWhilePreviousRuns)
 	EXPECT_EQ(by_what["skipped-not-started"], 0);
 }
 
+/*
+ * NextSlotOf: the fire instant of the job's next slot not handed out yet
+ * (what decides whether a retry is superseded); it moves past each slot
+ * handed out, includes the applied offset, and is nullopt for unknown jobs.
+ */
+TEST(LauncherModel, NextSlotOfFollowsTheHandedOutSlots)
+{
+	LauncherModel m = Model({Row(1, "*/5 * * * *", 20), Row(2, "@reboot")}, kT0, true);
+	ASSERT_TRUE(m.NextSlotOf(1).has_value());
+	EXPECT_EQ(*m.NextSlotOf(1), kT0 + 20); /* the 10:00 slot, staggered by 20 s */
+	(void)m.TakeDue(kT0 + 20, kT0 + 20, 3600);
+	EXPECT_EQ(*m.NextSlotOf(1), kT0 + 300 + 20);
+	EXPECT_FALSE(m.NextSlotOf(2).has_value()); /* never fires on its own */
+	EXPECT_FALSE(m.NextSlotOf(99).has_value());
+}
+
 } // namespace
 } // namespace js::core
