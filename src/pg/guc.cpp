@@ -49,6 +49,7 @@ int guc_slow_job_threshold_ms = 2000;
 int guc_history_retention_s = 14 * 86400;
 int guc_kpi_interval_s = 6 * 3600;
 bool guc_auto_rollback = false;
+bool guc_log_successful_runs = true;
 bool guc_auto_optimize = false;
 int guc_auto_optimize_interval_s = 3600;
 
@@ -261,6 +262,10 @@ DefineObservabilityGucs()
 	                         "Stop staggering automatically when a rollback trigger fires.",
 	                         "The scheduler sets job_stagger.enabled = off (ALTER SYSTEM) and logs why.",
 	                         &guc_auto_rollback, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomBoolVariable("job_stagger.log_successful_runs", "Keep the rows of runs that succeeded.",
+	                         "Off: a succeeded run's row is deleted when its outcome is recorded; failures, skips, "
+	                         "timeouts and crashes are kept. The row exists while the run starts and runs.",
+	                         &guc_log_successful_runs, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 }
 
 } // namespace

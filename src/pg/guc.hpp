@@ -30,6 +30,7 @@ extern int guc_slow_job_threshold_ms;  /* job_stagger.slow_job_threshold_ms: WAR
 extern int guc_history_retention_s;    /* job_stagger.history_retention: 0 = keep forever */
 extern int guc_kpi_interval_s;         /* job_stagger.kpi_interval: 0 = off */
 extern bool guc_auto_rollback;         /* job_stagger.auto_rollback */
+extern bool guc_log_successful_runs;   /* job_stagger.log_successful_runs: off deletes succeeded rows */
 
 /* Defines every parameter and reserves the prefix (called from _PG_init). */
 void DefineGucs();

@@ -615,6 +615,15 @@ UpdateRunFinished(int64 runid, const char *status, const char *message, Timestam
 }
 
 void
+DeleteRun(int64 runid)
+{
+	Oid types[1] = {INT8OID};
+	Datum values[1] = {Int64GetDatum(runid)};
+	Execute("DELETE FROM job_stagger.job_run_details WHERE runid OPERATOR(pg_catalog.=) $1", 1, types, values, nullptr,
+	        SPI_OK_DELETE);
+}
+
+void
 InsertPoolSample(PoolSample *sample)
 {
 	Oid types[6] = {BOOLOID, INT4OID, INT4OID, INT4OID, FLOAT8OID, INT4OID};
@@ -654,12 +663,56 @@ PurgeTable(const char *table, const char *key, const char *column, const char *e
 	return static_cast<int>(SPI_processed);
 }
 
+/* Has job_stagger.<table> this column? (The library may be newer than the installed extension version.) */
+static bool
+ColumnExists(const char *table, const char *column)
+{
+	Oid relid = get_relname_relid(table, get_namespace_oid("job_stagger", false));
+	return OidIsValid(relid) && get_attnum(relid, column) != InvalidAttrNumber;
+}
+
+/*
+ * Deletes one batch of finished runs of jobs with a history_limit beyond
+ * their newest history_limit finished rows (newest by scheduled_at, then
+ * runid). Per job, one index probe finds the oldest row to keep (the
+ * history_limit-th newest); only rows older than it are locked, and rows
+ * someone holds a lock on are skipped. A 'starting' or 'running' row is
+ * never deleted and does not count.
+ */
+static int
+TrimJobHistories(int batch)
+{
+	Oid types[1] = {INT4OID};
+	Datum values[1] = {Int32GetDatum(batch)};
+	if (!ColumnExists("jobs", "history_limit"))
+		return 0;
+	const char *sql =
+	    "DELETE FROM job_stagger.job_run_details WHERE runid OPERATOR(pg_catalog.=) ANY (SELECT x.runid"
+	    " FROM job_stagger.jobs j"
+	    " CROSS JOIN LATERAL (SELECT k.scheduled_at, k.runid FROM job_stagger.job_run_details k"
+	    " WHERE k.jobid OPERATOR(pg_catalog.=) j.jobid"
+	    " AND k.status OPERATOR(pg_catalog.<>) ALL ('{starting,running}'::pg_catalog.text[])"
+	    " ORDER BY k.scheduled_at DESC, k.runid DESC OFFSET j.history_limit OPERATOR(pg_catalog.-) 1 LIMIT 1) keep"
+	    " CROSS JOIN LATERAL (SELECT d.runid FROM job_stagger.job_run_details d"
+	    " WHERE d.jobid OPERATOR(pg_catalog.=) j.jobid"
+	    " AND d.status OPERATOR(pg_catalog.<>) ALL ('{starting,running}'::pg_catalog.text[])"
+	    " AND d.scheduled_at OPERATOR(pg_catalog.<=) keep.scheduled_at"
+	    " AND (d.scheduled_at OPERATOR(pg_catalog.<) keep.scheduled_at OR d.runid OPERATOR(pg_catalog.<) keep.runid)"
+	    " ORDER BY d.scheduled_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED) x"
+	    " WHERE j.history_limit IS NOT NULL LIMIT $1)";
+	Execute(sql, 1, types, values, nullptr, SPI_OK_DELETE);
+	return static_cast<int>(SPI_processed);
+}
+
 int
 PurgeHistory(int retention_s, int batch)
 {
-	int most = PurgeTable("job_stagger.job_run_details", "runid", "scheduled_at",
-	                      " AND status OPERATOR(pg_catalog.<>) ALL ('{starting,running}'::pg_catalog.text[])",
-	                      retention_s, batch);
+	int most = TrimJobHistories(batch);
+	if (retention_s <= 0)
+		return most;
+	most = Max(most, PurgeTable("job_stagger.job_run_details", "runid", "scheduled_at",
+	                            " AND status OPERATOR(pg_catalog.<>) ALL ('{starting,running}'::pg_catalog.text[])",
+	                            retention_s, batch));
 	most = Max(most, PurgeTable("job_stagger.pool_samples", "sample_id", "sampled_at", "", retention_s, batch));
 	if (OidIsValid(get_relname_relid("kpi_snapshots", get_namespace_oid("job_stagger", false))))
 		most = Max(most, PurgeTable("job_stagger.kpi_snapshots", "snapshot_id", "taken_at", "", retention_s, batch));

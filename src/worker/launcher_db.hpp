@@ -146,6 +146,9 @@ void ReinsertRun(const DueRun *run, int64 runid, const char *status, const char 
 void ReinsertUnknownRun(int64 runid, int64 jobid, TimestampTz fire_at, const char *job_name, const char *status,
                         const char *message, TimestampTz started_at, TimestampTz ended_at, int pid);
 
+/* Deletes the row of run `runid` (a succeeded run with job_stagger.log_successful_runs off). */
+void DeleteRun(int64 runid);
+
 void InsertPoolSample(PoolSample *sample);
 
 /* Deletes up to `batch` rows older than the retention from each history table; the most deleted from one. */

@@ -343,6 +343,15 @@ OutcomeWork(void *arg)
 		if (e->finished) {
 			const char *status = ResultStatus(static_cast<RunResult>(e->result));
 			const char *message = e->message[0] != '\0' ? e->message : nullptr;
+			/*
+			 * job_stagger.log_successful_runs = off: the row kept the run across a
+			 * restart while it went; now that it succeeded, it goes (a row already
+			 * gone is not written again).
+			 */
+			if (e->result == kResultSucceeded && !js::pg::guc_log_successful_runs) {
+				DeleteRun(e->runid);
+				continue;
+			}
 			if (!UpdateRunFinished(e->runid, status, message, e->started_at, e->ended_at, e->pid, e->command_xid)) {
 				RewriteRun(a, e, status, message, e->ended_at);
 				(void)UpdateRunFinished(e->runid, status, message, e->started_at, e->ended_at, e->pid,

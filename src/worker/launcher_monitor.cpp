@@ -2,7 +2,8 @@
  * The launcher's housekeeping, run from its loop: pool samples (with the
  * peak number of runs since the previous sample, since a sample taken at a
  * random second would miss the :00 spike), warnings for slow runs and busy
- * pools, history retention in small batches, periodic KPI snapshots, the
+ * pools, history retention in small batches (by age, and per job beyond its
+ * history_limit), periodic KPI snapshots, the
  * automatic rollback of staggering when a rollback trigger fires, and the
  * periodic re-optimisation of offsets (job_stagger.auto_optimize).
  *
@@ -341,9 +342,8 @@ ScheduleChores(TimestampTz now)
 	int64 kpi_every = static_cast<int64>(js::pg::guc_kpi_interval_s) * USECS_PER_SEC;
 	if (chores[kChoreSample].due_at == 0)
 		chores[kChoreSample].due_at = now + sample_every;
-	if (js::pg::guc_history_retention_s <= 0)
-		chores[kChorePurge].due_at = 0;
-	else if (chores[kChorePurge].due_at == 0)
+	/* always on: with history_retention 0 it still trims jobs with a history_limit */
+	if (chores[kChorePurge].due_at == 0)
 		chores[kChorePurge].due_at = now + kPurgeIntervalUsecs;
 	if (js::pg::guc_kpi_interval_s <= 0)
 		chores[kChoreKpi].due_at = 0;
