@@ -118,3 +118,15 @@ COMMENT ON FUNCTION stagger_alter_job(text, text, text, text, text, boolean, tex
                                       interval, text, integer) IS
 'change a job; NULL leaves a field unchanged, timeout ''0'' removes the limit, exclusive_group '''' leaves the group, timezone '''' follows job_stagger.timezone again, history_limit 0 removes the cap';
 /* ---- end per-job settings ---- */
+
+/* ---- history settings and start smoothing (branch history) ---- */
+/*
+ * job_stagger.max_starts_per_second: a run the launcher started later than
+ * its slot because more runs were due in that second than the limit records
+ * the delay it added (NULL: not delayed). scheduled_at stays the slot's
+ * instant; started_at is when the command began.
+ */
+ALTER TABLE job_stagger.job_run_details ADD COLUMN start_delay interval;
+COMMENT ON COLUMN job_stagger.job_run_details.start_delay IS
+'how much later than its slot the run was released because of job_stagger.max_starts_per_second (NULL: not delayed)';
+/* ---- end history settings and start smoothing ---- */

@@ -33,7 +33,11 @@ public:
 	/* Starts reserved in `second`. */
 	int Count(int64_t second) const;
 	/* Seconds with reservations (bounded by ForgetBefore). */
-	std::size_t Seconds() const { return counts_.size(); }
+	std::size_t
+	Seconds() const
+	{
+		return counts_.size();
+	}
 
 private:
 	std::map<int64_t, int> counts_;
@@ -41,8 +45,8 @@ private:
 
 /* One run asking for a start second. */
 struct StartRequest {
-	int64_t due_second = 0; /* the second its slot is due */
-	int64_t jobid = 0;      /* tie-break among runs due in the same second */
+	int64_t due_second = 0;    /* the second its slot is due */
+	int64_t jobid = 0;         /* tie-break among runs due in the same second */
 	int64_t start_second = -1; /* out: when it starts; -1: no second free within max_delay */
 };
 

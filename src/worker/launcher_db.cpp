@@ -484,14 +484,15 @@ int64
 InsertRow(const DueRun *run, int64 runid, const char *status, const char *message, TimestampTz started_at,
           TimestampTz ended_at, int pid)
 {
-	constexpr int kArgs = 20;
-	Oid types[kArgs] = {INT8OID,        TEXTOID,        TEXTOID,        TEXTOID,        TEXTOID, TEXTOID, TEXTOID,
-	                    TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID,        INT4OID,        TEXTOID, TEXTOID, BOOLOID,
-	                    OIDOID,         INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTOID};
-	Datum values[kArgs];
-	char nulls[kArgs + 1];
-	memset(nulls, ' ', kArgs);
-	nulls[kArgs] = '\0';
+	constexpr int kArgs = 20; /* and $21, start_delay, when the run was delayed */
+	Oid types[kArgs + 1] = {INT8OID, TEXTOID,        TEXTOID,        TEXTOID, TEXTOID,        TEXTOID,
+	                        TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID, INT4OID,        TEXTOID,
+	                        TEXTOID, BOOLOID,        OIDOID,         INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	                        INT4OID, TEXTOID,        INTERVALOID};
+	Datum values[kArgs + 1];
+	char nulls[kArgs + 2];
+	memset(nulls, ' ', kArgs + 1);
+	nulls[kArgs + 1] = '\0';
 	bool terminal = strcmp(status, "starting") != 0 && strcmp(status, "running") != 0;
 	values[0] = Int64GetDatum(run->jobid);
 	values[1] = TextOrNull(run->job_name, nulls, 1);
@@ -515,14 +516,20 @@ InsertRow(const DueRun *run, int64 runid, const char *status, const char *messag
 	values[18] = PidOrNull(pid, nulls, 18);
 	bool grouped = run->exclusive_group != nullptr && run->exclusive_group[0] != '\0';
 	values[19] = TextOrNull(grouped ? run->exclusive_group : nullptr, nulls, 19);
-	const char *sql =
+	/* start_delay only when smoothing delayed the run: a history without the column (0.6) takes the rest */
+	Interval delay = {};
+	delay.time = run->start_delay_us;
+	values[20] = IntervalPGetDatum(&delay);
+	bool delayed = run->start_delay_us > 0;
+	char *sql = psprintf(
 	    "INSERT INTO job_stagger.job_run_details (runid, jobid, job_name, username, database, command,"
 	    " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
-	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid, exclusive_group)"
+	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid, exclusive_group%s)"
 	    " VALUES (COALESCE($16, pg_catalog.nextval('job_stagger.job_run_details_runid_seq'::pg_catalog.regclass)),"
 	    " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $17,"
-	    " COALESCE($18, CASE WHEN $14 THEN pg_catalog.clock_timestamp() END), $19, $15, $20) RETURNING runid";
-	Execute(sql, kArgs, types, values, nulls, SPI_OK_INSERT_RETURNING);
+	    " COALESCE($18, CASE WHEN $14 THEN pg_catalog.clock_timestamp() END), $19, $15, $20%s) RETURNING runid",
+	    delayed ? ", start_delay" : "", delayed ? ", $21" : "");
+	Execute(sql, delayed ? kArgs + 1 : kArgs, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	return GetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 

@@ -41,7 +41,15 @@ struct DueRun {
 	char *exclusive_group; /* "" = none */
 	int group_policy;      /* core::GroupPolicy */
 	Oid dboid;
-	Oid roleoid;       /* the job's role (jobs.roleid) */
+	Oid roleoid; /* the job's role (jobs.roleid) */
+	/*
+	 * job_stagger.max_starts_per_second: the start second reserved for this run
+	 * (0: none), and when it starts if smoothing delayed it (0: at fire_at) with
+	 * the delay smoothing added (recorded as job_run_details.start_delay).
+	 */
+	int64 smooth_second;
+	TimestampTz start_at;
+	int64 start_delay_us;
 	bool start;        /* recorded as 'starting': queue for a worker once committed */
 	bool role_dropped; /* set by ResolveTarget */
 };
