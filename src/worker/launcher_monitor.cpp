@@ -383,7 +383,11 @@ RunChore(int k, TimestampTz now, TimestampTz until, int running_now, bool applie
 	}
 	case kChoreRollback:
 		c->due_at = 0; /* scheduled by the next sample */
-		if (js::pg::guc_auto_rollback && rollback_enabled)
+		/*
+		 * Not while job_stagger.log_successful_runs is off: the triggers' error
+		 * rate and concurrency would see only the runs kept (no successes).
+		 */
+		if (js::pg::guc_auto_rollback && rollback_enabled && js::pg::guc_log_successful_runs)
 			(void)RunSlice(c, RollbackWork, nullptr, deadline, &cancelled);
 		break;
 	case kChoreKpi:
