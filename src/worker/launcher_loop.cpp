@@ -791,21 +791,26 @@ RecordBatch(DueRun *due, int ndue, TimestampTz upto)
  * delayed by job_stagger.max_starts_per_second gets its worker
  * prestart_lead_ms before its delayed instant, not before (a long burst
  * would otherwise hold a worker per run); the loop polls pending runs.
+ * Returns the earliest delayed instant it handed to a worker (DT_NOEND: none).
  */
-void
+TimestampTz
 StartPending()
 {
 	TimestampTz prestart_until = GetCurrentTimestamp() + static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000;
+	TimestampTz first_delayed = DT_NOEND;
 	ListCell *lc;
 	foreach (lc, pending) {
 		DueRun *run = static_cast<DueRun *>(lfirst(lc));
 		if (run->start_at > prestart_until)
 			continue;
 		if (!StartRun(run))
-			return;
+			break;
+		if (run->start_at != 0)
+			first_delayed = Min(first_delayed, run->start_at);
 		pending = foreach_delete_current(pending, lc);
 		pfree(run);
 	}
+	return first_delayed;
 }
 
 struct StartupArgs {
@@ -882,7 +887,7 @@ Startup()
 		nrerun++;
 	}
 	MemoryContextSwitchTo(old);
-	StartPending();
+	(void)StartPending();
 	scheduling = true;
 	WarnUnknownOverrides();
 	LogStaggerState();
@@ -993,8 +998,12 @@ Tick()
 	/* the fire instants this tick hands out start here (housekeeping keeps clear of them) */
 	TimestampTz first_wake = installed ? NextWakeAt() : DT_NOEND;
 	RecordOutcome outcome = installed ? RecordDue(now, changed) : kNotInstalled;
-	if (outcome != kNotInstalled)
-		StartPending();
+	/* delayed instants handed out now are fire instants too: housekeeping keeps clear of them */
+	if (outcome != kNotInstalled) {
+		TimestampTz delayed = StartPending();
+		if (delayed != DT_NOEND)
+			first_wake = Min(first_wake, delayed - static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000);
+	}
 	if (outcome == kRecorded)
 		MonitorTick(now, running_now, js::pg::guc_enabled, first_wake, pending != NIL);
 	MemoryContextSwitchTo(old);
