@@ -681,18 +681,32 @@ ColumnExists(const char *table, const char *column)
 /*
  * Deletes one batch of finished runs of jobs with a history_limit beyond
  * their newest history_limit finished rows (newest by scheduled_at, then
- * runid). Per job, one index probe finds the oldest row to keep (the
- * history_limit-th newest); only rows older than it are locked, and rows
- * someone holds a lock on are skipped. A 'starting' or 'running' row is
- * never deleted and does not count.
+ * runid), among the next kTrimJobs such jobs after *cursor (by jobid): the
+ * cost of a slice is bounded however many jobs have a limit. Per job, one
+ * index probe finds the oldest row to keep (the history_limit-th newest);
+ * only rows older than it are locked, and rows someone holds a lock on are
+ * skipped. A 'starting' or 'running' row is never deleted and does not count.
  */
-static int
-TrimJobHistories(int batch)
+int
+TrimJobHistories(int batch, int64 *cursor, bool *more)
 {
-	Oid types[1] = {INT4OID};
-	Datum values[1] = {Int32GetDatum(batch)};
+	constexpr int kTrimJobs = 64;
+	*more = false;
 	if (!ColumnExists("jobs", "history_limit"))
 		return 0;
+	Oid types[3] = {INT8OID, INT4OID, INT8OID};
+	Datum values[3] = {Int64GetDatum(*cursor), Int32GetDatum(kTrimJobs), 0};
+	Execute("SELECT jobid FROM job_stagger.jobs WHERE history_limit IS NOT NULL AND jobid OPERATOR(pg_catalog.>) $1"
+	        " ORDER BY jobid LIMIT $2",
+	        2, types, values, nullptr, SPI_OK_SELECT);
+	int njobs = static_cast<int>(SPI_processed);
+	if (njobs == 0) {
+		*cursor = 0;
+		return 0;
+	}
+	int64 last = GetInt64(SPI_tuptable->vals[njobs - 1], SPI_tuptable->tupdesc, 1);
+	values[1] = Int32GetDatum(batch);
+	values[2] = Int64GetDatum(last);
 	const char *sql =
 	    "DELETE FROM job_stagger.job_run_details WHERE runid OPERATOR(pg_catalog.=) ANY (SELECT x.runid"
 	    " FROM job_stagger.jobs j"
@@ -705,21 +719,28 @@ TrimJobHistories(int batch)
 	    " AND d.status OPERATOR(pg_catalog.<>) ALL ('{starting,running}'::pg_catalog.text[])"
 	    " AND d.scheduled_at OPERATOR(pg_catalog.<=) keep.scheduled_at"
 	    " AND (d.scheduled_at OPERATOR(pg_catalog.<) keep.scheduled_at OR d.runid OPERATOR(pg_catalog.<) keep.runid)"
-	    " ORDER BY d.scheduled_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED) x"
-	    " WHERE j.history_limit IS NOT NULL LIMIT $1)";
-	Execute(sql, 1, types, values, nullptr, SPI_OK_DELETE);
-	return static_cast<int>(SPI_processed);
+	    " ORDER BY d.scheduled_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED) x"
+	    " WHERE j.history_limit IS NOT NULL AND j.jobid OPERATOR(pg_catalog.>) $1"
+	    " AND j.jobid OPERATOR(pg_catalog.<=) $3 LIMIT $2)";
+	Execute(sql, 3, types, values, nullptr, SPI_OK_DELETE);
+	int deleted = static_cast<int>(SPI_processed);
+	if (deleted >= batch) {
+		*more = true; /* these jobs again */
+		return deleted;
+	}
+	*more = njobs == kTrimJobs;
+	*cursor = *more ? last : 0;
+	return deleted;
 }
 
 int
 PurgeHistory(int retention_s, int batch)
 {
-	int most = TrimJobHistories(batch);
 	if (retention_s <= 0)
-		return most;
-	most = Max(most, PurgeTable("job_stagger.job_run_details", "runid", "scheduled_at",
-	                            " AND status OPERATOR(pg_catalog.<>) ALL ('{starting,running}'::pg_catalog.text[])",
-	                            retention_s, batch));
+		return 0;
+	int most = PurgeTable("job_stagger.job_run_details", "runid", "scheduled_at",
+	                      " AND status OPERATOR(pg_catalog.<>) ALL ('{starting,running}'::pg_catalog.text[])",
+	                      retention_s, batch);
 	most = Max(most, PurgeTable("job_stagger.pool_samples", "sample_id", "sampled_at", "", retention_s, batch));
 	if (OidIsValid(get_relname_relid("kpi_snapshots", get_namespace_oid("job_stagger", false))))
 		most = Max(most, PurgeTable("job_stagger.kpi_snapshots", "snapshot_id", "taken_at", "", retention_s, batch));

@@ -161,6 +161,12 @@ void InsertPoolSample(PoolSample *sample);
 
 /* Deletes up to `batch` rows older than the retention from each history table; the most deleted from one. */
 int PurgeHistory(int retention_s, int batch);
+/*
+ * One batch of the per-job cap (jobs.history_limit): deletes at most `batch`
+ * finished rows beyond the newest history_limit of the next jobs after
+ * *cursor (advanced, 0 after the last job); *more when rows or jobs are left.
+ */
+int TrimJobHistories(int batch, int64 *cursor, bool *more);
 
 /* stagger_kpi_snapshot() over the last interval, if the function exists. */
 void TakeKpiSnapshot(int interval_s);
