@@ -1002,7 +1002,7 @@ Tick()
 	if (outcome != kNotInstalled) {
 		TimestampTz delayed = StartPending();
 		if (delayed != DT_NOEND)
-			first_wake = Min(first_wake, delayed - static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000);
+			first_wake = Min(first_wake, Min(now, delayed - static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000));
 	}
 	if (outcome == kRecorded)
 		MonitorTick(now, running_now, js::pg::guc_enabled, first_wake, pending != NIL);
