@@ -286,3 +286,16 @@ $fn$;
 COMMENT ON FUNCTION stagger_run_now(text) IS
 'start a run of the job of that name at once (at commit; overlap policy and exclusive group apply as for a slot); returns its runid in job_stagger.job_run_details';
 /* ---- end run now and retries ---- */
+
+
+/* ---- history settings and start smoothing (branch history) ---- */
+/*
+ * job_stagger.max_starts_per_second: a run the launcher started later than
+ * its slot because more runs were due in that second than the limit records
+ * the delay it added (NULL: not delayed). scheduled_at stays the slot's
+ * instant; started_at is when the command began.
+ */
+ALTER TABLE job_stagger.job_run_details ADD COLUMN start_delay interval;
+COMMENT ON COLUMN job_stagger.job_run_details.start_delay IS
+'how much later than its slot the run was released because of job_stagger.max_starts_per_second (NULL: not delayed)';
+/* ---- end history settings and start smoothing ---- */

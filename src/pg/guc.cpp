@@ -38,6 +38,7 @@ char *guc_database_name = nullptr;
 int guc_max_running_jobs = 32;
 int guc_prestart_lead_ms = 1000;
 int guc_catchup_window_s = 60;
+int guc_max_starts_per_second = 0;
 char *guc_timezone = nullptr;
 bool guc_enabled = false;
 char *guc_offsets = nullptr;
@@ -49,6 +50,7 @@ int guc_slow_job_threshold_ms = 2000;
 int guc_history_retention_s = 14 * 86400;
 int guc_kpi_interval_s = 6 * 3600;
 bool guc_auto_rollback = false;
+bool guc_log_successful_runs = true;
 bool guc_auto_optimize = false;
 int guc_auto_optimize_interval_s = 3600;
 
@@ -57,6 +59,8 @@ namespace {
 constexpr int kMaxRunningJobsLimit = 10000;
 constexpr int kMaxPrestartLeadMs = 10000;
 constexpr int kMaxCatchupWindowS = 86400;
+constexpr int kDefaultCatchupWindowS = 60;
+constexpr int kMaxStartsPerSecondLimit = 10000;
 constexpr int kDefaultPoolWarnPct = 80;
 constexpr int kDefaultPoolCritPct = 90;
 constexpr int kDefaultHistoryRetentionS = 14 * 86400;
@@ -154,6 +158,37 @@ CheckKpiInterval(int *newval, void **extra, GucSource source)
 	       RetentionPairOk(OtherInt("job_stagger.history_retention", GUC_UNIT_S, kDefaultHistoryRetentionS), *newval);
 }
 
+/*
+ * Start smoothing delays a run at most job_stagger.catchup_window (a slot
+ * later than that does not start): with a window of 0 every run beyond the
+ * limit would be skipped instead of delayed.
+ */
+bool
+SmoothingPairOk(int per_second, int catchup_s)
+{
+	if (per_second == 0 || catchup_s >= 1)
+		return true;
+	GUC_check_errdetail("job_stagger.max_starts_per_second (%d) delays the runs beyond it by up to "
+	                    "job_stagger.catchup_window, which is 0: they would be skipped instead of delayed.",
+	                    per_second);
+	GUC_check_errhint("Set job_stagger.catchup_window to at least 1s first (the default is 60s), or leave "
+	                  "job_stagger.max_starts_per_second at 0 (off).");
+	return false;
+}
+
+bool
+CheckMaxStartsPerSecond(int *newval, void **extra, GucSource source)
+{
+	return source == PGC_S_DEFAULT ||
+	       SmoothingPairOk(*newval, OtherInt("job_stagger.catchup_window", GUC_UNIT_S, kDefaultCatchupWindowS));
+}
+
+bool
+CheckCatchupWindow(int *newval, void **extra, GucSource source)
+{
+	return source == PGC_S_DEFAULT || SmoothingPairOk(OtherInt("job_stagger.max_starts_per_second", 0, 0), *newval);
+}
+
 /* Accepts only time zones the cron engine can load (IANA names). */
 bool
 CheckTimezone(char **newval, void **extra, GucSource source)
@@ -199,11 +234,18 @@ DefineSchedulerGucs()
 	                        "The worker connects early and waits, then starts the command exactly on time.",
 	                        &guc_prestart_lead_ms, 1000, 0, kMaxPrestartLeadMs, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
 	                        nullptr, nullptr);
-	DefineCustomIntVariable(
-	    "job_stagger.catchup_window", "How late a slot may still start, after a restart or stall of the scheduler.",
-	    "Slots that fell due longer ago (server down, clock jump) are recorded as skipped "
-	    "instead of run.",
-	    &guc_catchup_window_s, 60, 0, kMaxCatchupWindowS, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("job_stagger.catchup_window",
+	                        "How late a slot may still start, after a restart or stall of the scheduler.",
+	                        "Slots that fell due longer ago (server down, clock jump) are recorded as skipped "
+	                        "instead of run.",
+	                        &guc_catchup_window_s, kDefaultCatchupWindowS, 0, kMaxCatchupWindowS, PGC_SIGHUP,
+	                        GUC_UNIT_S, CheckCatchupWindow, nullptr, nullptr);
+	DefineCustomIntVariable("job_stagger.max_starts_per_second", "Most runs started in one second (0: no limit).",
+	                        "Runs due beyond it start in the next seconds with room, earlier due first, at most "
+	                        "job_stagger.catchup_window late; each delay is recorded in "
+	                        "job_run_details.start_delay.",
+	                        &guc_max_starts_per_second, 0, 0, kMaxStartsPerSecondLimit, PGC_SIGHUP, 0,
+	                        CheckMaxStartsPerSecond, nullptr, nullptr);
 }
 
 void
@@ -261,6 +303,10 @@ DefineObservabilityGucs()
 	                         "Stop staggering automatically when a rollback trigger fires.",
 	                         "The scheduler sets job_stagger.enabled = off (ALTER SYSTEM) and logs why.",
 	                         &guc_auto_rollback, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomBoolVariable("job_stagger.log_successful_runs", "Keep the rows of runs that succeeded.",
+	                         "Off: a succeeded run's row is deleted when its outcome is recorded; failures, skips, "
+	                         "timeouts and crashes are kept. The row exists while the run starts and runs.",
+	                         &guc_log_successful_runs, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 }
 
 } // namespace

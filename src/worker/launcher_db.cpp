@@ -491,14 +491,15 @@ int64
 InsertRow(const DueRun *run, int64 runid, const char *status, const char *message, TimestampTz started_at,
           TimestampTz ended_at, int pid)
 {
-	constexpr int kArgs = 21;
-	Oid types[kArgs] = {INT8OID,        TEXTOID,        TEXTOID,        TEXTOID,        TEXTOID, TEXTOID, TEXTOID,
-	                    TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID,        INT4OID,        TEXTOID, TEXTOID, BOOLOID,
-	                    OIDOID,         INT8OID,        TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTOID, INT4OID};
-	Datum values[kArgs];
-	char nulls[kArgs + 1];
-	memset(nulls, ' ', kArgs);
-	nulls[kArgs] = '\0';
+	constexpr int kArgs = 21; /* and $22, start_delay, when the run was delayed */
+	Oid types[kArgs + 1] = {INT8OID, TEXTOID,        TEXTOID,        TEXTOID, TEXTOID,        TEXTOID,
+	                        TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID, INT4OID,        TEXTOID,
+	                        TEXTOID, BOOLOID,        OIDOID,         INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	                        INT4OID, TEXTOID,        INT4OID,        INTERVALOID};
+	Datum values[kArgs + 1];
+	char nulls[kArgs + 2];
+	memset(nulls, ' ', kArgs + 1);
+	nulls[kArgs + 1] = '\0';
 	bool terminal = strcmp(status, "starting") != 0 && strcmp(status, "running") != 0;
 	values[0] = Int64GetDatum(run->jobid);
 	values[1] = TextOrNull(run->job_name, nulls, 1);
@@ -526,14 +527,20 @@ InsertRow(const DueRun *run, int64 runid, const char *status, const char *messag
 	bool grouped = run->exclusive_group != nullptr && run->exclusive_group[0] != '\0';
 	values[19] = TextOrNull(grouped ? run->exclusive_group : nullptr, nulls, 19);
 	values[20] = Int32GetDatum(Max(run->attempt, 1));
-	const char *sql =
+	/* start_delay only when smoothing delayed the run */
+	Interval delay = {};
+	delay.time = run->start_delay_us;
+	values[21] = IntervalPGetDatum(&delay);
+	bool delayed = run->start_delay_us > 0;
+	char *sql = psprintf(
 	    "INSERT INTO job_stagger.job_run_details (runid, jobid, job_name, username, database, command,"
 	    " status, return_message, scheduled_at, nominal_at, stagger_enabled, offset_seconds,"
-	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid, exclusive_group, attempt)"
+	    " effective_schedule, triggered_by, started_at, ended_at, pid, roleid, exclusive_group, attempt%s)"
 	    " VALUES (COALESCE($16, pg_catalog.nextval('job_stagger.job_run_details_runid_seq'::pg_catalog.regclass)),"
 	    " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $17,"
-	    " COALESCE($18, CASE WHEN $14 THEN pg_catalog.clock_timestamp() END), $19, $15, $20, $21) RETURNING runid";
-	Execute(sql, kArgs, types, values, nulls, SPI_OK_INSERT_RETURNING);
+	    " COALESCE($18, CASE WHEN $14 THEN pg_catalog.clock_timestamp() END), $19, $15, $20, $21%s) RETURNING runid",
+	    delayed ? ", start_delay" : "", delayed ? ", $22" : "");
+	Execute(sql, delayed ? kArgs + 1 : kArgs, types, values, nulls, SPI_OK_INSERT_RETURNING);
 	return GetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
@@ -626,6 +633,15 @@ UpdateRunFinished(int64 runid, const char *status, const char *message, Timestam
 }
 
 void
+DeleteRun(int64 runid)
+{
+	Oid types[1] = {INT8OID};
+	Datum values[1] = {Int64GetDatum(runid)};
+	Execute("DELETE FROM job_stagger.job_run_details WHERE runid OPERATOR(pg_catalog.=) $1", 1, types, values, nullptr,
+	        SPI_OK_DELETE);
+}
+
+void
 InsertPoolSample(PoolSample *sample)
 {
 	Oid types[6] = {BOOLOID, INT4OID, INT4OID, INT4OID, FLOAT8OID, INT4OID};
@@ -665,9 +681,74 @@ PurgeTable(const char *table, const char *key, const char *column, const char *e
 	return static_cast<int>(SPI_processed);
 }
 
+/* Has job_stagger.<table> this column? (The library may be newer than the installed extension version.) */
+static bool
+ColumnExists(const char *table, const char *column)
+{
+	Oid relid = get_relname_relid(table, get_namespace_oid("job_stagger", false));
+	return OidIsValid(relid) && get_attnum(relid, column) != InvalidAttrNumber;
+}
+
+/*
+ * Deletes one batch of finished runs of jobs with a history_limit beyond
+ * their newest history_limit finished rows (newest by scheduled_at, then
+ * runid), among the next kTrimJobs such jobs after *cursor (by jobid): the
+ * cost of a slice is bounded however many jobs have a limit. Per job, one
+ * index probe finds the oldest row to keep (the history_limit-th newest);
+ * only rows older than it are locked, and rows someone holds a lock on are
+ * skipped. A 'starting' or 'running' row is never deleted and does not count.
+ */
+int
+TrimJobHistories(int batch, int64 *cursor, bool *more)
+{
+	constexpr int kTrimJobs = 64;
+	*more = false;
+	if (!ColumnExists("jobs", "history_limit"))
+		return 0;
+	Oid types[3] = {INT8OID, INT4OID, INT8OID};
+	Datum values[3] = {Int64GetDatum(*cursor), Int32GetDatum(kTrimJobs), 0};
+	Execute("SELECT jobid FROM job_stagger.jobs WHERE history_limit IS NOT NULL AND jobid OPERATOR(pg_catalog.>) $1"
+	        " ORDER BY jobid LIMIT $2",
+	        2, types, values, nullptr, SPI_OK_SELECT);
+	int njobs = static_cast<int>(SPI_processed);
+	if (njobs == 0) {
+		*cursor = 0;
+		return 0;
+	}
+	int64 last = GetInt64(SPI_tuptable->vals[njobs - 1], SPI_tuptable->tupdesc, 1);
+	values[1] = Int32GetDatum(batch);
+	values[2] = Int64GetDatum(last);
+	const char *sql =
+	    "DELETE FROM job_stagger.job_run_details WHERE runid OPERATOR(pg_catalog.=) ANY (SELECT x.runid"
+	    " FROM job_stagger.jobs j"
+	    " CROSS JOIN LATERAL (SELECT k.scheduled_at, k.runid FROM job_stagger.job_run_details k"
+	    " WHERE k.jobid OPERATOR(pg_catalog.=) j.jobid"
+	    " AND k.status OPERATOR(pg_catalog.<>) ALL ('{starting,running}'::pg_catalog.text[])"
+	    " ORDER BY k.scheduled_at DESC, k.runid DESC OFFSET j.history_limit OPERATOR(pg_catalog.-) 1 LIMIT 1) keep"
+	    " CROSS JOIN LATERAL (SELECT d.runid FROM job_stagger.job_run_details d"
+	    " WHERE d.jobid OPERATOR(pg_catalog.=) j.jobid"
+	    " AND d.status OPERATOR(pg_catalog.<>) ALL ('{starting,running}'::pg_catalog.text[])"
+	    " AND d.scheduled_at OPERATOR(pg_catalog.<=) keep.scheduled_at"
+	    " AND (d.scheduled_at OPERATOR(pg_catalog.<) keep.scheduled_at OR d.runid OPERATOR(pg_catalog.<) keep.runid)"
+	    " ORDER BY d.scheduled_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED) x"
+	    " WHERE j.history_limit IS NOT NULL AND j.jobid OPERATOR(pg_catalog.>) $1"
+	    " AND j.jobid OPERATOR(pg_catalog.<=) $3 LIMIT $2)";
+	Execute(sql, 3, types, values, nullptr, SPI_OK_DELETE);
+	int deleted = static_cast<int>(SPI_processed);
+	if (deleted >= batch) {
+		*more = true; /* these jobs again */
+		return deleted;
+	}
+	*more = njobs == kTrimJobs;
+	*cursor = *more ? last : 0;
+	return deleted;
+}
+
 int
 PurgeHistory(int retention_s, int batch)
 {
+	if (retention_s <= 0)
+		return 0;
 	int most = PurgeTable("job_stagger.job_run_details", "runid", "scheduled_at",
 	                      " AND status OPERATOR(pg_catalog.<>) ALL ('{starting,running}'::pg_catalog.text[])",
 	                      retention_s, batch);

@@ -43,7 +43,15 @@ struct DueRun {
 	char *exclusive_group; /* "" = none */
 	int group_policy;      /* core::GroupPolicy */
 	Oid dboid;
-	Oid roleoid;       /* the job's role (jobs.roleid) */
+	Oid roleoid; /* the job's role (jobs.roleid) */
+	/*
+	 * job_stagger.max_starts_per_second: the start second reserved for this run
+	 * (0: none), and when it starts if smoothing delayed it (0: at fire_at) with
+	 * the delay smoothing added (recorded as job_run_details.start_delay).
+	 */
+	int64 smooth_second;
+	TimestampTz start_at;
+	int64 start_delay_us;
 	bool start;        /* recorded as 'starting': queue for a worker once committed */
 	bool role_dropped; /* set by ResolveTarget */
 	int attempt;       /* job_run_details.attempt: 1 = the slot's own run (0 reads as 1) */
@@ -151,10 +159,19 @@ void ReinsertRun(const DueRun *run, int64 runid, const char *status, const char 
 void ReinsertUnknownRun(int64 runid, int64 jobid, TimestampTz fire_at, const char *job_name, const char *status,
                         const char *message, TimestampTz started_at, TimestampTz ended_at, int pid);
 
+/* Deletes the row of run `runid` (a succeeded run with job_stagger.log_successful_runs off). */
+void DeleteRun(int64 runid);
+
 void InsertPoolSample(PoolSample *sample);
 
 /* Deletes up to `batch` rows older than the retention from each history table; the most deleted from one. */
 int PurgeHistory(int retention_s, int batch);
+/*
+ * One batch of the per-job cap (jobs.history_limit): deletes at most `batch`
+ * finished rows beyond the newest history_limit of the next jobs after
+ * *cursor (advanced, 0 after the last job); *more when rows or jobs are left.
+ */
+int TrimJobHistories(int batch, int64 *cursor, bool *more);
 
 /* stagger_kpi_snapshot() over the last interval, if the function exists. */
 void TakeKpiSnapshot(int interval_s);

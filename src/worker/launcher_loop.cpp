@@ -12,6 +12,8 @@
  * adopts the runs still going.
  */
 #include "core/launcher_model.hpp"
+#include "core/start_smoother.hpp"
+#include "pg/bridge.hpp"
 #include "pg/guc.hpp"
 
 extern "C" {
@@ -110,6 +112,8 @@ TimestampTz unbegun_held_until = 0; /* 0: none held back */
 bool scheduling = false;
 /* pg_authid changed (a role dropped?): reload, which deactivates the jobs of dropped roles. */
 bool roles_changed = false;
+/* Starts handed to each second (job_stagger.max_starts_per_second); C++, only through CallCpp. */
+core::StartSmoother smoother;
 
 void
 NoteRolesChanged(Datum arg, int cacheid, uint32 hashvalue)
@@ -191,6 +195,50 @@ EarlierCatchUp(const DueRun *batch, int index, TimestampTz now)
 }
 
 /*
+ * job_stagger.max_starts_per_second: reserves the run's start second, the
+ * first with room at or after its due second (or now, for a late run), at
+ * most job_stagger.catchup_window after its slot; sets start_at and
+ * start_delay_us when that is later. False when no second is free in the
+ * window (the slot is then recorded as skipped, like a missed one).
+ */
+bool
+SmoothStart(DueRun *run, TimestampTz now)
+{
+	run->smooth_second = 0;
+	run->start_at = 0;
+	run->start_delay_us = 0;
+	int limit = js::pg::guc_max_starts_per_second;
+	if (limit <= 0)
+		return true;
+	int64 due = run->fire_at / USECS_PER_SEC;
+	int64 from = Max(due, now / USECS_PER_SEC);
+	int64 latest = due + js::pg::guc_catchup_window_s;
+	int64 second = -1;
+	js::pg::CallCpp([&] { second = smoother.Reserve(from, latest, limit); });
+	if (second < 0)
+		return false;
+	run->smooth_second = second;
+	if (second > from) {
+		run->start_at = Max(run->fire_at + (second - due) * USECS_PER_SEC, second * USECS_PER_SEC);
+		run->start_delay_us = run->start_at - Max(run->fire_at, now);
+	}
+	return true;
+}
+
+/* Gives back the start second of a run that is not recorded to start after all (its row rolled back). */
+void
+UnsmoothStart(DueRun *run)
+{
+	if (run->smooth_second == 0)
+		return;
+	int64 second = run->smooth_second;
+	js::pg::CallCpp([&] { smoother.Release(second); });
+	run->smooth_second = 0;
+	run->start_at = 0;
+	run->start_delay_us = 0;
+}
+
+/*
  * Records due run `index` of the batch: missed and unresolvable ones are
  * final rows; the rest are marked to start (they join `pending` once the
  * transaction commits). What to do is core::DecideDue's call.
@@ -220,7 +268,8 @@ RecordDueRun(DueRun *batch, int index, TimestampTz now)
 	if (action == core::DueAction::kSkipPreviousNotStarted) {
 		InsertRun(run, "skipped",
 		          "skipped: the previous run of this job has not started yet (every place under "
-		          "job_stagger.max_running_jobs or every background worker is taken)");
+		          "job_stagger.max_running_jobs or every background worker is taken, or "
+		          "job_stagger.max_starts_per_second delayed it)");
 		return;
 	}
 	if (action == core::DueAction::kSkipCatchingUp) {
@@ -234,6 +283,13 @@ RecordDueRun(DueRun *batch, int index, TimestampTz now)
 		InsertRun(run, "failed", error);
 		if (run->role_dropped)
 			DetachJob(run->jobid, run->roleoid, run->job_name, run->username);
+		return;
+	}
+	if (!SmoothStart(run, now)) {
+		InsertRun(run, "skipped",
+		          psprintf("skipped: job_stagger.max_starts_per_second (%d) left no start second free within "
+		                   "job_stagger.catchup_window (%d s) of this slot",
+		                   js::pg::guc_max_starts_per_second, js::pg::guc_catchup_window_s));
 		return;
 	}
 	InsertRun(run, "starting", nullptr);
@@ -343,6 +399,15 @@ OutcomeWork(void *arg)
 		if (e->finished) {
 			const char *status = ResultStatus(static_cast<RunResult>(e->result));
 			const char *message = e->message[0] != '\0' ? e->message : nullptr;
+			/*
+			 * job_stagger.log_successful_runs = off: the row kept the run across a
+			 * restart while it went; now that it succeeded, it goes (a row already
+			 * gone is not written again).
+			 */
+			if (e->result == kResultSucceeded && !js::pg::guc_log_successful_runs) {
+				DeleteRun(e->runid);
+				continue;
+			}
 			if (!UpdateRunFinished(e->runid, status, message, e->started_at, e->ended_at, e->pid, e->command_xid)) {
 				RewriteRun(a, e, status, message, e->ended_at);
 				(void)UpdateRunFinished(e->runid, status, message, e->started_at, e->ended_at, e->pid,
@@ -515,6 +580,7 @@ RecordDueRunAlone(RecordArgs *a, int index)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
+		UnsmoothStart(&a->due[index]);
 		if (FailsEveryRow(e))
 			ReThrowError(e);
 		a->due[index].start = false;
@@ -573,6 +639,9 @@ CarryUnrecorded(DueRun *due, int ndue, const bool *recorded)
 		due[i].runid = 0;
 		due[i].start = false;
 		due[i].role_dropped = false;
+		due[i].smooth_second = 0; /* released when its row rolled back */
+		due[i].start_at = 0;
+		due[i].start_delay_us = 0;
 		carry_has_reboot |= due[i].kind == kDueReboot;
 		next = lappend(next, KeepRun(&due[i]));
 	}
@@ -653,7 +722,11 @@ RecordBatch(DueRun *due, int ndue, TimestampTz upto)
 	                      "lost or repeated.",
 	                      ndue);
 	ErrorData *error = nullptr;
+	js::pg::CallCpp([&] { smoother.ForgetBefore(GetCurrentTimestamp() / USECS_PER_SEC - 1); });
 	bool ok = RunWork("job_stagger: recording runs", RecordWork, &args, &error);
+	if (!ok) /* rolled back: the start seconds it reserved are free again */
+		for (int i = 0; i < ndue; i++)
+			UnsmoothStart(&due[i]);
 	if (!ok && !args.per_row && !FailsEveryRow(error)) {
 		/* One row may be at fault (a trigger, a constraint): try each at once, so the others start on time. */
 		FreeErrorData(error);
@@ -664,6 +737,9 @@ RecordBatch(DueRun *due, int ndue, TimestampTz upto)
 		}
 		args.per_row = true;
 		ok = RunWork("job_stagger: recording runs", RecordWork, &args, &error);
+		if (!ok)
+			for (int i = 0; i < ndue; i++)
+				UnsmoothStart(&due[i]);
 	}
 	if (!ok) {
 		RetryFailed(&record_retry, error, kept, false);
@@ -674,13 +750,24 @@ RecordBatch(DueRun *due, int ndue, TimestampTz upto)
 	if (!args.installed)
 		return kNotInstalled;
 	MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
+	int ndelayed = 0;
+	TimestampTz last_start = 0;
 	for (int i = 0; i < ndue; i++) {
 		if (!args.recorded[i] || !due[i].start)
 			continue;
 		pending = lappend(pending, KeepRun(&due[i]));
 		RememberInFlight(&due[i]);
+		if (due[i].start_delay_us > 0) {
+			ndelayed++;
+			last_start = Max(last_start, due[i].start_at);
+		}
 	}
 	MemoryContextSwitchTo(old);
+	if (ndelayed > 0)
+		ereport(LOG, (errmsg("job_stagger: %d run(s) delayed by job_stagger.max_starts_per_second = %d; the last "
+		                     "starts at %s",
+		                     ndelayed, js::pg::guc_max_starts_per_second, timestamptz_to_str(last_start)),
+		              errdetail("Each delay is in job_stagger.job_run_details.start_delay.")));
 	bool had_reboot = carry_has_reboot;
 	CarryUnrecorded(due, ndue, args.recorded);
 	if (had_reboot && !carry_has_reboot)
@@ -701,17 +788,31 @@ RecordBatch(DueRun *due, int ndue, TimestampTz upto)
 	return kRecorded;
 }
 
-/* Starts waiting runs in fire order until slots or workers run out. */
-void
+/*
+ * Starts waiting runs in fire order until slots or workers run out. A run
+ * delayed by job_stagger.max_starts_per_second gets its worker
+ * prestart_lead_ms before its delayed instant, not before (a long burst
+ * would otherwise hold a worker per run); the loop polls pending runs.
+ * Returns the earliest delayed instant it handed to a worker (DT_NOEND: none).
+ */
+TimestampTz
 StartPending()
 {
-	while (pending != NIL) {
-		DueRun *run = static_cast<DueRun *>(linitial(pending));
+	TimestampTz prestart_until = GetCurrentTimestamp() + static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000;
+	TimestampTz first_delayed = DT_NOEND;
+	ListCell *lc;
+	foreach (lc, pending) {
+		DueRun *run = static_cast<DueRun *>(lfirst(lc));
+		if (run->start_at > prestart_until)
+			continue;
 		if (!StartRun(run))
-			return;
-		pending = list_delete_first(pending);
+			break;
+		if (run->start_at != 0)
+			first_delayed = Min(first_delayed, run->start_at);
+		pending = foreach_delete_current(pending, lc);
 		pfree(run);
 	}
+	return first_delayed;
 }
 
 struct StartupArgs {
@@ -791,7 +892,7 @@ Startup()
 		nrerun++;
 	}
 	MemoryContextSwitchTo(old);
-	StartPending();
+	(void)StartPending();
 	StartRequests(args.adopted, args.nadopted);
 	scheduling = true;
 	WarnUnknownOverrides();
@@ -903,9 +1004,12 @@ Tick()
 	/* the fire instants this tick hands out start here (housekeeping keeps clear of them) */
 	TimestampTz first_wake = installed ? NextWakeAt() : DT_NOEND;
 	RecordOutcome outcome = installed ? RecordDue(now, changed) : kNotInstalled;
+	/* delayed instants handed out now are fire instants too: housekeeping keeps clear of them */
 	if (outcome != kNotInstalled) {
 		TakeRequestedRuns(now, now + static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000);
-		StartPending();
+		TimestampTz delayed = StartPending();
+		if (delayed != DT_NOEND)
+			first_wake = Min(first_wake, Min(now, delayed - static_cast<int64>(js::pg::guc_prestart_lead_ms) * 1000));
 	}
 	if (outcome == kRecorded)
 		MonitorTick(now, running_now, js::pg::guc_enabled, first_wake, pending != NIL);

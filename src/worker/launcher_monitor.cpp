@@ -2,7 +2,8 @@
  * The launcher's housekeeping, run from its loop: pool samples (with the
  * peak number of runs since the previous sample, since a sample taken at a
  * random second would miss the :00 spike), warnings for slow runs and busy
- * pools, history retention in small batches, periodic KPI snapshots, the
+ * pools, history retention in small batches (by age, and per job beyond its
+ * history_limit), periodic KPI snapshots, the
  * automatic rollback of staggering when a rollback trigger fires, and the
  * periodic re-optimisation of offsets (job_stagger.auto_optimize).
  *
@@ -119,9 +120,20 @@ Chore chores[kChores] = {
      50000},
 };
 
-/* Purge pace, learnt from the slices: how long a row (of the busiest table) takes to delete. */
-double purge_usecs_per_row = static_cast<double>(kPurgeTargetUsecs) / kPurgeFirstRows;
+/*
+ * The purge alternates between two phases, each slice its own transaction:
+ * the age-based retention (job_stagger.history_retention) and the per-job
+ * cap (jobs.history_limit), so a slow one never holds back the other. Per
+ * phase: its pace, learnt from its slices (how long a row, of the busiest
+ * table, takes to delete), and whether it has more to do.
+ */
+enum PurgePhase : int { kPurgeAge = 0, kPurgeTrim, kPurgePhases };
+double purge_usecs_per_row[kPurgePhases] = {static_cast<double>(kPurgeTargetUsecs) / kPurgeFirstRows,
+                                            static_cast<double>(kPurgeTargetUsecs) / kPurgeFirstRows};
+bool purge_more[kPurgePhases] = {false, false};
+int purge_phase = kPurgeAge;
 int purge_rows = kPurgeFirstRows;
+int64 trim_cursor = 0;         /* the per-job cap goes through the jobs with a limit in jobid order */
 bool rollback_enabled = false; /* staggering as applied when the sample that scheduled the check was taken */
 
 /* Fire instants handed to workers and not yet passed, as merged spans (ascending). */
@@ -263,7 +275,16 @@ SampleWork(void *arg)
 void
 PurgeWork(void *arg)
 {
-	*static_cast<int *>(arg) = PurgeHistory(js::pg::guc_history_retention_s, purge_rows);
+	if (purge_phase == kPurgeAge) {
+		*static_cast<int *>(arg) = PurgeHistory(js::pg::guc_history_retention_s, purge_rows);
+		purge_more[kPurgeAge] = *static_cast<int *>(arg) >= purge_rows;
+		return;
+	}
+	int64 cursor = trim_cursor;
+	bool more = false;
+	*static_cast<int *>(arg) = TrimJobHistories(purge_rows, &cursor, &more);
+	trim_cursor = cursor; /* only reached when the statement got through (a rollback keeps the old cursor) */
+	purge_more[kPurgeTrim] = more;
 }
 
 /* With job_stagger.auto_optimize: move unpinned jobs when the optimiser predicts a lower peak (0.6 databases). */
@@ -341,9 +362,8 @@ ScheduleChores(TimestampTz now)
 	int64 kpi_every = static_cast<int64>(js::pg::guc_kpi_interval_s) * USECS_PER_SEC;
 	if (chores[kChoreSample].due_at == 0)
 		chores[kChoreSample].due_at = now + sample_every;
-	if (js::pg::guc_history_retention_s <= 0)
-		chores[kChorePurge].due_at = 0;
-	else if (chores[kChorePurge].due_at == 0)
+	/* always on: with history_retention 0 it still trims jobs with a history_limit */
+	if (chores[kChorePurge].due_at == 0)
 		chores[kChorePurge].due_at = now + kPurgeIntervalUsecs;
 	if (js::pg::guc_kpi_interval_s <= 0)
 		chores[kChoreKpi].due_at = 0;
@@ -383,7 +403,11 @@ RunChore(int k, TimestampTz now, TimestampTz until, int running_now, bool applie
 	}
 	case kChoreRollback:
 		c->due_at = 0; /* scheduled by the next sample */
-		if (js::pg::guc_auto_rollback && rollback_enabled)
+		/*
+		 * Not while job_stagger.log_successful_runs is off: the triggers' error
+		 * rate and concurrency would see only the runs kept (no successes).
+		 */
+		if (js::pg::guc_auto_rollback && rollback_enabled && js::pg::guc_log_successful_runs)
 			(void)RunSlice(c, RollbackWork, nullptr, deadline, &cancelled);
 		break;
 	case kChoreKpi:
@@ -401,20 +425,25 @@ RunChore(int k, TimestampTz now, TimestampTz until, int running_now, bool applie
 		break;
 	case kChorePurge: {
 		int deleted = 0;
+		int phase = purge_phase;
+		double &pace = purge_usecs_per_row[phase];
 		/* as many rows as fit the slice at the pace learnt so far */
 		int64 window = deadline == 0 ? kPurgeMaxUsecs : Min(kPurgeMaxUsecs, until - now);
-		purge_rows = static_cast<int>(
-		    Max(static_cast<double>(kPurgeMinRows),
-		        Min(static_cast<double>(kPurgeMaxRows), Min(window, kPurgeTargetUsecs) / purge_usecs_per_row)));
+		purge_rows =
+		    static_cast<int>(Max(static_cast<double>(kPurgeMinRows),
+		                         Min(static_cast<double>(kPurgeMaxRows), Min(window, kPurgeTargetUsecs) / pace)));
 		c->due_at = now + kPurgeIntervalUsecs;
 		bool ok = RunSlice(c, PurgeWork, &deleted, GetCurrentTimestamp() + window, &cancelled);
 		int64 took = Max(c->cost_usecs, 100);
 		if (cancelled)
-			purge_usecs_per_row = Max(purge_usecs_per_row * 4, static_cast<double>(took) / purge_rows);
+			pace = Max(pace * 4, static_cast<double>(took) / purge_rows);
 		else if (ok && deleted > 0)
-			purge_usecs_per_row = static_cast<double>(took) / deleted;
+			pace = static_cast<double>(took) / deleted;
+		if (!ok)
+			purge_more[phase] = cancelled; /* cut off: more to do; failed: at the usual time */
+		purge_phase = (phase + 1) % kPurgePhases;
 		/* more to delete: the next slice after a pause as long as this one (at most half of the time) */
-		if (cancelled || (ok && deleted >= purge_rows))
+		if (purge_more[kPurgeAge] || purge_more[kPurgeTrim])
 			c->due_at = GetCurrentTimestamp() + took;
 		break;
 	}

@@ -243,7 +243,9 @@ ClaimSlot(SharedState *sh, const DueRun *run, int cap, TimestampTz now)
 		counts.awaiting_place += s->state == kSlotQueued && s->ready;
 		counts.late_starting += (s->state == kSlotClaimed || s->state == kSlotWaiting) && s->spec.fire_at <= now;
 	}
-	if (!core::MayStartWorker(counts, cap, run->fire_at <= now))
+	/* a run delayed by job_stagger.max_starts_per_second starts (and queues) at its delayed instant */
+	TimestampTz start_at = run->start_at != 0 ? run->start_at : run->fire_at;
+	if (!core::MayStartWorker(counts, cap, start_at <= now))
 		return -1;
 	RunSlot *slot = &sh->slots[free_slot];
 	uint32 generation = slot->generation + 1;
@@ -255,7 +257,7 @@ ClaimSlot(SharedState *sh, const DueRun *run, int cap, TimestampTz now)
 	slot->spec.runid = run->runid;
 	slot->spec.dboid = run->dboid;
 	slot->spec.roleoid = run->roleoid;
-	slot->spec.fire_at = run->fire_at;
+	slot->spec.fire_at = start_at;
 	slot->spec.overlap = static_cast<OverlapPolicy>(run->overlap);
 	slot->spec.timeout_ms = run->timeout_ms;
 	/* names are checked to fit (1..63 bytes) by the jobs trigger; a longer one would be cut, never overflow */
