@@ -492,9 +492,9 @@ InsertRow(const DueRun *run, int64 runid, const char *status, const char *messag
           TimestampTz ended_at, int pid)
 {
 	constexpr int kArgs = 21; /* and $22, start_delay, when the run was delayed */
-	Oid types[kArgs + 1] = {INT8OID, TEXTOID,        TEXTOID,        TEXTOID, TEXTOID,        TEXTOID,
-	                        TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID, INT4OID,        TEXTOID,
-	                        TEXTOID, BOOLOID,        OIDOID,         INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	Oid types[kArgs + 1] = {INT8OID, TEXTOID,        TEXTOID,        TEXTOID,    TEXTOID,        TEXTOID,
+	                        TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID,    INT4OID,        TEXTOID,
+	                        TEXTOID, BOOLOID,        OIDOID,         INT8OID,    TIMESTAMPTZOID, TIMESTAMPTZOID,
 	                        INT4OID, TEXTOID,        INT4OID,        INTERVALOID};
 	Datum values[kArgs + 1];
 	char nulls[kArgs + 2];
