@@ -139,6 +139,7 @@ AS $fn$
 DECLARE
     v_js_db text := pg_catalog.current_setting('job_stagger.database_name', true);
     v_cron_db text;
+    v_cron_tz text;
     v_hint text;
     v_job record;
     v_name text;
@@ -156,6 +157,17 @@ BEGIN
     EXCEPTION WHEN insufficient_privilege THEN
         v_cron_db := NULL; -- pg_cron hides it from plain roles
     END;
+    /*
+     * The zone pg_cron reads schedules in: cron.timezone (pg_cron 1.5+), GMT
+     * before. Each imported job keeps it, so it fires at the same instants
+     * whatever job_stagger.timezone is.
+     */
+    BEGIN
+        v_cron_tz := pg_catalog.current_setting('cron.timezone', true);
+    EXCEPTION WHEN insufficient_privilege THEN
+        v_cron_tz := NULL;
+    END;
+    v_cron_tz := coalesce(NULLIF(v_cron_tz, ''), 'GMT');
     v_hint := pg_catalog.format('pg_cron''s jobs live in the database named by cron.database_name (%s), '
                                 'job_stagger''s in the one named by job_stagger.database_name (%s): run the import '
                                 'in a database where both extensions are created.',
@@ -206,7 +218,8 @@ BEGIN
         END IF;
         BEGIN
             PERFORM pg_catalog.stagger_schedule(job_name, v_job.schedule, v_job.command, NULL::integer,
-                                                v_job.database, v_job.username, v_job.active);
+                                                v_job.database, v_job.username, v_job.active,
+                                                timezone => v_cron_tz);
         EXCEPTION WHEN data_exception OR integrity_constraint_violation OR invalid_catalog_name
                        OR syntax_error_or_access_rule_violation THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;

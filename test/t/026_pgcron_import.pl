@@ -104,18 +104,19 @@ unlike($err, qr/WARNING/, 'no WARNING with drop_after');
 is($node->safe_psql('postgres', 'SELECT string_agg(jobname, \',\' ORDER BY jobid) FROM cron.job'),
 	'lost_db,empty_cmd', 'drop_after unscheduled exactly the imported jobs; the refused stay in pg_cron');
 is($node->safe_psql('postgres', q{
-	SELECT string_agg(concat_ws(':', job_name, schedule, command, database, username, active, offset_pinned), E'\n' ORDER BY job_name)
+	SELECT string_agg(concat_ws(':', job_name, schedule, command, database, username, active, offset_pinned,
+	                            coalesce(timezone, '-')), E'\n' ORDER BY job_name)
 	  FROM job_stagger.jobs}),
 	join("\n",
-		"alice_job:0 6 * * *:SELECT 6:postgres:alice:t:f",
-		"bob_job:0 9 * * *:SELECT 9:postgres:bob:t:f",
-		"in_other:0 5 * * *:SELECT 5:otherdb:postgres:t:f",
-		"nightly:0 1 * * *:SELECT 0:postgres:postgres:t:f",
-		"nightly_pg_cron_$id{nightly}:0 3 * * *:VACUUM:postgres:postgres:t:f",
-		"paused:0 4 * * *:SELECT 4:postgres:postgres:f:f",
-		"pg_cron_$id{unnamed}:*/5 * * * *:SELECT 1:postgres:postgres:t:f",
-		"ticker:2 seconds:INSERT INTO imported_ticks DEFAULT VALUES:postgres:postgres:t:f"),
-	'job_stagger.jobs: name, schedule, command, database, role and active flag copied; offsets placed, not pinned');
+		"alice_job:0 6 * * *:SELECT 6:postgres:alice:t:f:GMT",
+		"bob_job:0 9 * * *:SELECT 9:postgres:bob:t:f:GMT",
+		"in_other:0 5 * * *:SELECT 5:otherdb:postgres:t:f:GMT",
+		"nightly:0 1 * * *:SELECT 0:postgres:postgres:t:f:-",
+		"nightly_pg_cron_$id{nightly}:0 3 * * *:VACUUM:postgres:postgres:t:f:GMT",
+		"paused:0 4 * * *:SELECT 4:postgres:postgres:f:f:GMT",
+		"pg_cron_$id{unnamed}:*/5 * * * *:SELECT 1:postgres:postgres:t:f:GMT",
+		"ticker:2 seconds:INSERT INTO imported_ticks DEFAULT VALUES:postgres:postgres:t:f:GMT"),
+	'job_stagger.jobs: name, schedule, command, database, role and active flag copied; offsets placed, not pinned; pg_cron 1.4\'s zone (GMT)');
 is($node->safe_psql('postgres', q{SELECT roleid = 'alice'::regrole FROM job_stagger.jobs WHERE job_name = 'alice_job'}),
 	't', 'another role\'s job runs as that role');
 
