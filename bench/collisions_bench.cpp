@@ -59,7 +59,8 @@ MakeJobs(int mixed, int every_minute)
 	std::vector<CollisionJob> jobs;
 	for (int i = 0; i < mixed + every_minute; i++) {
 		const std::string text = i < mixed ? MixedSchedule(rng) : "* * * * *";
-		jobs.push_back(CollisionJob{i, "job" + std::to_string(i), Parse(text), static_cast<int>(rng() % 60)});
+		jobs.push_back(
+		    CollisionJob{i, "job" + std::to_string(i), Parse(text), static_cast<int>(rng() % 60), std::nullopt});
 	}
 	return jobs;
 }

@@ -69,6 +69,7 @@ struct OptRow {
 	Oid roleid;
 	char *group; /* nullptr: none */
 	int duration;
+	char *timezone; /* nullptr: job_stagger.timezone */
 };
 
 struct OptRows {
@@ -114,7 +115,7 @@ ReadOptRows()
 {
 	const char *sql =
 	    "SELECT j.jobid, j.job_name, j.username, j.schedule, j.offset_seconds, j.offset_pinned, j.roleid,"
-	    " j.exclusive_group, pg_catalog.ceil(EXTRACT(epoch FROM d.estimate))::pg_catalog.int8"
+	    " j.exclusive_group, pg_catalog.ceil(EXTRACT(epoch FROM d.estimate))::pg_catalog.int8, j.timezone"
 	    " FROM job_stagger.jobs j LEFT JOIN job_stagger.job_durations() d ON d.jobid OPERATOR(pg_catalog.=) j.jobid"
 	    " WHERE j.active ORDER BY j.jobid";
 	MemoryContext caller = CurrentMemoryContext;
@@ -141,6 +142,8 @@ ReadOptRows()
 		r.group = group != nullptr ? pstrdup(group) : nullptr;
 		int64 secs = DatumGetInt64(SPI_getbinval(t, d, 9, &isnull));
 		r.duration = static_cast<int>(isnull ? 1 : Max(1, Min(secs, js::core::kMaxSimDurationSeconds)));
+		char *zone = SPI_getvalue(t, d, 10);
+		r.timezone = zone != nullptr ? pstrdup(zone) : nullptr;
 	}
 	out.count = n;
 	MemoryContextSwitchTo(old);
@@ -189,6 +192,9 @@ BuildSimInput(const OptRows &in, const js::pg::OverrideList &overrides, OptOut *
 		job.pinned = !slot.movable;
 		if (r.group != nullptr)
 			job.group = std::to_string(r.roleid) + "/" + r.group;
+		/* validated when written; a zone that no longer loads is read in the default zone */
+		if (r.timezone != nullptr)
+			job.tz = js::core::TimeZone::Load(r.timezone);
 		sim.jobs.push_back(std::move(job));
 		sim.row_of.push_back(i);
 	}

@@ -156,7 +156,8 @@ LoadJobs(MemoryContext mcxt, int *count)
 	    " WHEN overlap OPERATOR(pg_catalog.=) 'allow' THEN 2 ELSE 0 END,"
 	    " COALESCE(LEAST(pg_catalog.ceil(EXTRACT(epoch FROM timeout) OPERATOR(pg_catalog.*) 1000), 2147483647),"
 	    " 0)::pg_catalog.int4,"
-	    " COALESCE(exclusive_group, ''), (group_policy OPERATOR(pg_catalog.=) 'wait')::pg_catalog.int4"
+	    " COALESCE(exclusive_group, ''), (group_policy OPERATOR(pg_catalog.=) 'wait')::pg_catalog.int4,"
+	    " COALESCE(timezone, '')"
 	    " FROM job_stagger.jobs WHERE active ORDER BY jobid";
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "job_stagger: could not read job_stagger.jobs");
@@ -178,6 +179,7 @@ LoadJobs(MemoryContext mcxt, int *count)
 		r->timeout_ms = GetInt32(t, desc, 10);
 		r->exclusive_group = GetText(t, desc, 11, mcxt);
 		r->group_policy = GetInt32(t, desc, 12);
+		r->timezone = GetText(t, desc, 13, mcxt);
 	}
 	return rows;
 }
