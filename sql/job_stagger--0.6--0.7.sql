@@ -129,22 +129,22 @@ COMMENT ON FUNCTION stagger_alter_job(text, text, text, text, text, boolean, tex
  */
 DROP FUNCTION stagger_next_runs(text, timestamptz, integer);
 CREATE FUNCTION stagger_next_runs(schedule text, after timestamptz DEFAULT now(), n integer DEFAULT 5,
-                                  timezone text DEFAULT NULL)
+                                  timezone text DEFAULT '')
 RETURNS SETOF timestamptz
 AS 'MODULE_PATHNAME', 'job_stagger_next_runs'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 5
+LANGUAGE C STRICT STABLE PARALLEL SAFE ROWS 5
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION stagger_next_runs(text, timestamptz, integer, text) IS
-'the next n fire instants of a schedule strictly after a given instant, evaluated in timezone (NULL: job_stagger.timezone)';
+'the next n fire instants of a schedule strictly after a given instant, evaluated in timezone ('''': job_stagger.timezone)';
 
 CREATE FUNCTION job_stagger.next_fire(schedule text, offset_seconds integer, timezone text,
                                       last_nominal timestamptz, after timestamptz DEFAULT now())
 RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'job_stagger_next_fire'
-LANGUAGE C STABLE PARALLEL SAFE
+LANGUAGE C STRICT STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION job_stagger.next_fire(text, integer, text, timestamptz, timestamptz) IS
-'the next effective fire instant after "after" of a job with this schedule, configured offset and zone (NULL: job_stagger.timezone) whose last slot was last_nominal, as the scheduler computes it (offset applied when job_stagger.enabled); NULL when it never fires or the input is invalid';
+'the next effective fire instant after "after" of a job with this schedule, configured offset and zone ('''': job_stagger.timezone) whose last slot was last_nominal (''-infinity'': none), as the scheduler computes it (offset applied when job_stagger.enabled); NULL when it never fires or the input is invalid';
 
 /*
  * One row per job the caller can see (security_invoker: row-level security
@@ -180,7 +180,8 @@ SELECT j.jobid, j.job_name, j.username, j.database, j.schedule,
        coalesce(j.timezone, s.zone) AS timezone,
        j.active,
        CASE WHEN j.active THEN job_stagger.next_fire(j.schedule, coalesce(ov.offset_seconds, j.offset_seconds),
-                                                     coalesce(j.timezone, s.zone), l.nominal_at,
+                                                     coalesce(j.timezone, s.zone),
+                                                     coalesce(l.nominal_at, '-infinity'),
                                                      pg_catalog.now()) END AS next_fire,
        l.started_at AS last_start,
        l.status AS last_status,

@@ -67,14 +67,25 @@ ReadJobRows(bool last_nominal)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	JobRows rows = {};
-	const char *sql = last_nominal ? "SELECT j.jobid, j.job_name, j.schedule, j.offset_seconds,"
+	/* jobs.timezone since 0.7 of the SQL objects (this library also serves older ones until they are updated) */
+	const bool zones = JobsHaveTimezone();
+	const char *sql = last_nominal
+	                      ? (zones ? "SELECT j.jobid, j.job_name, j.schedule, j.offset_seconds,"
 	                                 " (SELECT r.nominal_at FROM job_stagger.job_run_details r WHERE r.jobid = j.jobid"
 	                                 "   ORDER BY r.scheduled_at DESC LIMIT 1),"
 	                                 " j.exclusive_group, j.group_policy, j.username, j.roleid, j.timezone"
 	                                 " FROM job_stagger.jobs j WHERE j.active ORDER BY j.jobid"
-	                               : "SELECT jobid, job_name, schedule, offset_seconds, NULL::timestamptz,"
+	                               : "SELECT j.jobid, j.job_name, j.schedule, j.offset_seconds,"
+	                                 " (SELECT r.nominal_at FROM job_stagger.job_run_details r WHERE r.jobid = j.jobid"
+	                                 "   ORDER BY r.scheduled_at DESC LIMIT 1),"
+	                                 " j.exclusive_group, j.group_policy, j.username, j.roleid, NULL::text"
+	                                 " FROM job_stagger.jobs j WHERE j.active ORDER BY j.jobid")
+	                      : (zones ? "SELECT jobid, job_name, schedule, offset_seconds, NULL::timestamptz,"
 	                                 " NULL::text, NULL::text, NULL::text, 0::oid, timezone"
-	                                 " FROM job_stagger.jobs WHERE active ORDER BY jobid";
+	                                 " FROM job_stagger.jobs WHERE active ORDER BY jobid"
+	                               : "SELECT jobid, job_name, schedule, offset_seconds, NULL::timestamptz,"
+	                                 " NULL::text, NULL::text, NULL::text, 0::oid, NULL::text"
+	                                 " FROM job_stagger.jobs WHERE active ORDER BY jobid");
 	SPI_connect();
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "job_stagger: could not read job_stagger.jobs");
@@ -230,6 +241,14 @@ JobsRelid()
 }
 
 } // namespace
+
+bool
+JobsHaveTimezone()
+{
+	Oid nsp = get_namespace_oid("job_stagger", true);
+	Oid relid = OidIsValid(nsp) ? get_relname_relid("jobs", nsp) : InvalidOid;
+	return OidIsValid(relid) && get_attnum(relid, "timezone") != InvalidAttrNumber;
+}
 
 const JobMap &
 ActiveJobs()

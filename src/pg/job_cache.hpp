@@ -47,6 +47,9 @@ struct CachedJob {
 
 using JobMap = std::map<std::int64_t, CachedJob>;
 
+/* Whether job_stagger.jobs has the timezone column (SQL objects 0.7 or later; this library serves older ones). */
+bool JobsHaveTimezone();
+
 /*
  * The active jobs visible to the current user, by jobid: the cache when it is
  * still valid, else re-read with SPI. May raise; the map is valid until the

@@ -157,12 +157,10 @@ PG_FUNCTION_INFO_V1(job_stagger_check_schedule);
 PG_FUNCTION_INFO_V1(job_stagger_schedule_info);
 
 /*
- * stagger_next_runs(schedule text, after timestamptz, n integer, timezone text DEFAULT NULL)
+ * stagger_next_runs(schedule text, after timestamptz, n integer, timezone text DEFAULT '')
  *   RETURNS SETOF timestamptz
- * The next n fire instants strictly after `after`, in `timezone` (NULL:
- * job_stagger.timezone; the 0.1-0.6 declaration has no fourth argument). Not
- * STRICT since 0.7 (a NULL zone means the default): any other NULL argument
- * returns no rows, as STRICT did.
+ * The next n fire instants strictly after `after`, in `timezone` ('':
+ * job_stagger.timezone; the 0.1-0.6 declaration has no fourth argument).
  * Computed kNextRunsChunk at a time into a fixed buffer and appended to the
  * tuplestore (which spills to disk past work_mem), with
  * CHECK_FOR_INTERRUPTS() between chunks: memory stays bounded and a huge n
@@ -171,11 +169,9 @@ PG_FUNCTION_INFO_V1(job_stagger_schedule_info);
 Datum
 job_stagger_next_runs(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) {
-		InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-		return (Datum)0;
-	}
-	char *zone = PG_NARGS() > 3 && !PG_ARGISNULL(3) ? text_to_cstring(PG_GETARG_TEXT_PP(3)) : nullptr;
+	char *zone = PG_NARGS() > 3 ? text_to_cstring(PG_GETARG_TEXT_PP(3)) : nullptr;
+	if (zone != nullptr && zone[0] == '\0')
+		zone = nullptr;
 	if (zone != nullptr)
 		js::pg::CheckTimeZone(zone);
 	char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -213,29 +209,30 @@ job_stagger_next_runs(PG_FUNCTION_ARGS)
 
 /*
  * job_stagger.next_fire(schedule text, offset_seconds integer, timezone text,
- *   last_nominal timestamptz, after timestamptz) RETURNS timestamptz
+ *   last_nominal timestamptz, after timestamptz) RETURNS timestamptz (STRICT)
  * The next effective fire instant after `after` of a job with this schedule,
- * configured offset and zone (NULL: job_stagger.timezone), as the scheduler
+ * configured offset and zone ('': job_stagger.timezone), as the scheduler
  * computes it (core::NextEffectiveFire): the offset applies when
  * job_stagger.enabled is on and the schedule has 5 fields, and a slot whose
- * nominal instant is not after `last_nominal` (the job's last run) is not
- * repeated. NULL when the job never fires on its own (@reboot, an impossible
- * date) and for input the scheduler would not run (a schedule that does not
- * parse, an offset outside 0-59, an unknown zone, NULL schedule, offset or
- * after): the job_status view calls it for every job and must not fail.
+ * nominal instant is not after `last_nominal` (the job's last slot;
+ * '-infinity': none) is not repeated. NULL when the job never fires on its
+ * own (@reboot, an impossible date) and for input the scheduler would not
+ * run (a schedule that does not parse, an offset outside 0-59, an unknown
+ * zone, an infinite `after`): the job_status view calls it for every job and
+ * must not fail.
  */
 Datum
 job_stagger_next_fire(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(4))
-		PG_RETURN_NULL();
 	char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	int32 offset = PG_GETARG_INT32(1);
-	char *zone = PG_ARGISNULL(2) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	bool has_last = !PG_ARGISNULL(3);
-	TimestampTz last = has_last ? PG_GETARG_TIMESTAMPTZ(3) : 0;
+	char *zone = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (zone[0] == '\0')
+		zone = nullptr;
+	TimestampTz last = PG_GETARG_TIMESTAMPTZ(3);
+	bool has_last = !TIMESTAMP_NOT_FINITE(last);
 	TimestampTz after = PG_GETARG_TIMESTAMPTZ(4);
-	if (offset < 0 || offset > 59 || TIMESTAMP_NOT_FINITE(after) || (has_last && TIMESTAMP_NOT_FINITE(last)))
+	if (offset < 0 || offset > 59 || TIMESTAMP_NOT_FINITE(after))
 		PG_RETURN_NULL();
 	bool enabled = js::pg::guc_enabled;
 	int64 after_s = js::pg::TimestampToInstant(after);

@@ -21,6 +21,7 @@
 #include "core/stagger.hpp"
 #include "pg/bridge.hpp"
 #include "pg/guc.hpp"
+#include "pg/job_cache.hpp"
 #include "pg/overrides.hpp"
 
 #include <algorithm>
@@ -113,10 +114,16 @@ struct SecondRow {
 OptRows
 ReadOptRows()
 {
+	/* jobs.timezone since 0.7 of the SQL objects */
 	const char *sql =
-	    "SELECT j.jobid, j.job_name, j.username, j.schedule, j.offset_seconds, j.offset_pinned, j.roleid,"
-	    " j.exclusive_group, pg_catalog.ceil(EXTRACT(epoch FROM d.estimate))::pg_catalog.int8, j.timezone"
-	    " FROM job_stagger.jobs j LEFT JOIN job_stagger.job_durations() d ON d.jobid OPERATOR(pg_catalog.=) j.jobid"
+	    js::pg::JobsHaveTimezone()
+	        ? "SELECT j.jobid, j.job_name, j.username, j.schedule, j.offset_seconds, j.offset_pinned, j.roleid,"
+	          " j.exclusive_group, pg_catalog.ceil(EXTRACT(epoch FROM d.estimate))::pg_catalog.int8, j.timezone"
+	          " FROM job_stagger.jobs j LEFT JOIN job_stagger.job_durations() d ON d.jobid OPERATOR(pg_catalog.=) j.jobid"
+	          " WHERE j.active ORDER BY j.jobid"
+	        : "SELECT j.jobid, j.job_name, j.username, j.schedule, j.offset_seconds, j.offset_pinned, j.roleid,"
+	          " j.exclusive_group, pg_catalog.ceil(EXTRACT(epoch FROM d.estimate))::pg_catalog.int8, NULL::pg_catalog.text"
+	          " FROM job_stagger.jobs j LEFT JOIN job_stagger.job_durations() d ON d.jobid OPERATOR(pg_catalog.=) j.jobid"
 	    " WHERE j.active ORDER BY j.jobid";
 	MemoryContext caller = CurrentMemoryContext;
 	SPI_connect();
