@@ -116,15 +116,12 @@ ReadOptRows()
 {
 	/* jobs.timezone since 0.7 of the SQL objects */
 	const char *sql =
-	    js::pg::JobsHaveTimezone()
-	        ? "SELECT j.jobid, j.job_name, j.username, j.schedule, j.offset_seconds, j.offset_pinned, j.roleid,"
-	          " j.exclusive_group, pg_catalog.ceil(EXTRACT(epoch FROM d.estimate))::pg_catalog.int8, j.timezone"
-	          " FROM job_stagger.jobs j LEFT JOIN job_stagger.job_durations() d ON d.jobid OPERATOR(pg_catalog.=) j.jobid"
-	          " WHERE j.active ORDER BY j.jobid"
-	        : "SELECT j.jobid, j.job_name, j.username, j.schedule, j.offset_seconds, j.offset_pinned, j.roleid,"
-	          " j.exclusive_group, pg_catalog.ceil(EXTRACT(epoch FROM d.estimate))::pg_catalog.int8, NULL::pg_catalog.text"
-	          " FROM job_stagger.jobs j LEFT JOIN job_stagger.job_durations() d ON d.jobid OPERATOR(pg_catalog.=) j.jobid"
-	    " WHERE j.active ORDER BY j.jobid";
+	    psprintf("SELECT j.jobid, j.job_name, j.username, j.schedule, j.offset_seconds, j.offset_pinned, j.roleid,"
+	             " j.exclusive_group, pg_catalog.ceil(EXTRACT(epoch FROM d.estimate))::pg_catalog.int8, %s"
+	             " FROM job_stagger.jobs j"
+	             " LEFT JOIN job_stagger.job_durations() d ON d.jobid OPERATOR(pg_catalog.=) j.jobid"
+	             " WHERE j.active ORDER BY j.jobid",
+	             js::pg::JobsHaveTimezone() ? "j.timezone" : "NULL::pg_catalog.text");
 	MemoryContext caller = CurrentMemoryContext;
 	SPI_connect();
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
