@@ -164,14 +164,19 @@ WITH settings AS (
       FROM job_stagger.offset_overrides() WITH ORDINALITY AS o(job_name, offset_seconds, n)
      ORDER BY o.job_name, o.n DESC
 ), history AS (
-    SELECT r.jobid,
-           pg_catalog.count(*) AS runs,
-           pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'succeeded') AS successes,
-           pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) ANY ('{failed,timed_out,crashed}'))
-               AS failures,
-           pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'running') AS running
-      FROM job_stagger.job_run_details r
-     GROUP BY r.jobid
+    -- counted per (job, status) first: one hash lookup per row, the status tests per group
+    SELECT c.jobid,
+           pg_catalog.sum(c.n)::bigint AS runs,
+           coalesce(pg_catalog.sum(c.n) FILTER (WHERE c.status OPERATOR(pg_catalog.=) 'succeeded'), 0)::bigint
+               AS successes,
+           coalesce(pg_catalog.sum(c.n) FILTER (WHERE c.status OPERATOR(pg_catalog.=)
+                                                    ANY ('{failed,timed_out,crashed}')), 0)::bigint AS failures,
+           coalesce(pg_catalog.sum(c.n) FILTER (WHERE c.status OPERATOR(pg_catalog.=) 'running'), 0)::bigint
+               AS running
+      FROM (SELECT r.jobid, r.status, pg_catalog.count(*) AS n
+              FROM job_stagger.job_run_details r
+             GROUP BY r.jobid, r.status) c
+     GROUP BY c.jobid
 )
 SELECT j.jobid, j.job_name, j.username, j.database, j.schedule,
        job_stagger.effective_schedule(j.schedule, coalesce(ov.offset_seconds, j.offset_seconds), s.enabled)
