@@ -145,6 +145,12 @@ public:
 	{
 		return minute_rotations_;
 	}
+	/* The distinct UTC offsets (seconds) in effect in the horizon, ascending. */
+	const std::vector<std::int64_t> &
+	DistinctOffsets() const
+	{
+		return distinct_offsets_;
+	}
 
 	/* Plain days as a bitset over [FirstDay, LastDay] (bit i = day FirstDay + i). */
 	const std::vector<std::uint64_t> &
@@ -165,6 +171,7 @@ private:
 	std::int64_t base_offset_ = 0; /* offset before the first listed transition */
 	bool whole_minutes_ = true;
 	std::uint64_t minute_rotations_ = 0;
+	std::vector<std::int64_t> distinct_offsets_;
 	std::vector<Transition> transitions_;
 	std::vector<DayPiece> pieces_;
 	std::vector<std::uint32_t> piece_start_; /* per day, index into pieces_; one extra entry at the end */

@@ -15,6 +15,7 @@
 #include "core/civil.hpp"
 
 #include <algorithm>
+#include <bitset>
 #include <iterator>
 #include <limits>
 #include <numeric>
@@ -369,8 +370,8 @@ WalkPair(const FireProfile &a, const ZoneHorizon &ha, const FireProfile &b, cons
  */
 class CrossWalk {
 public:
-	CrossWalk(const FireProfile &a, const ZoneContext &za, const FireProfile &b, const ZoneContext &zb)
-	    : a_(a), za_(za), b_(b), zb_(zb), seconds_(a.masks.seconds & b.masks.seconds)
+	CrossWalk(const FireProfile &a, const ZoneContext &za, const FireProfile &b, const ZoneContext &zb, bool count)
+	    : a_(a), za_(za), b_(b), zb_(zb), seconds_(a.masks.seconds & b.masks.seconds), count_(count)
 	{
 	}
 
@@ -378,8 +379,15 @@ public:
 	Run() const
 	{
 		std::optional<Instant> first = FirstGapHit();
-		/* Regular fires meet only at common seconds and (UTC) minutes: bucket masks are exact supersets. */
-		if (seconds_ != 0 && (a_.bucket_minutes & b_.bucket_minutes) != 0) {
+		/*
+		 * Regular fires meet only at common seconds and UTC minutes of the
+		 * day (supersets: the local times under every offset of the horizon);
+		 * this keeps pairs that never meet (daily jobs at other UTC times) off the walk.
+		 */
+		constexpr std::uint32_t kAllHours = (1U << 24) - 1;
+		const bool restricted = a_.masks.hours != kAllHours && b_.masks.hours != kAllHours;
+		if (seconds_ != 0 && (a_.bucket_minutes & b_.bucket_minutes) != 0 &&
+		    (!restricted || (UtcMinutesOfDay(a_, za_.horizon) & UtcMinutesOfDay(b_, zb_.horizon)).any())) {
 			const bool a_sparser = FiresPerDay(a_) <= FiresPerDay(b_);
 			const std::optional<Instant> regular =
 			    a_sparser ? FirstRegular(a_, za_, b_, zb_, first) : FirstRegular(b_, zb_, a_, za_, first);
@@ -388,30 +396,52 @@ public:
 		}
 		if (!first)
 			return std::nullopt;
-		return PairHit{*first, CountDay(za_.horizon.LocalDayOf(*first))};
+		return PairHit{*first, count_ ? CountDay(za_.horizon.LocalDayOf(*first)) : 0};
 	}
 
 private:
+	using DayMinutes = std::bitset<kMinutesPerDay>;
+
+	/* The UTC minutes of the day at which a job may fire regularly: its local times under each offset. */
+	static DayMinutes
+	UtcMinutesOfDay(const FireProfile &p, const ZoneHorizon &horizon)
+	{
+		DayMinutes local;
+		const DayMinutes minutes(p.masks.minutes);
+		for (std::uint32_t hours = p.masks.hours; hours != 0; hours &= hours - 1)
+			local |= minutes << static_cast<std::size_t>(__builtin_ctz(hours) * kMinutesInHour);
+		DayMinutes out;
+		for (const std::int64_t offset : horizon.DistinctOffsets()) {
+			const auto k = static_cast<std::size_t>(FloorMod(-FloorDiv(offset, kSecondsPerMinute), kMinutesPerDay));
+			out |= k == 0 ? local : (local << k) | (local >> (kMinutesPerDay - k));
+		}
+		return out;
+	}
+
 	static std::int64_t
 	FiresPerDay(const FireProfile &p)
 	{
 		return __builtin_popcount(p.masks.hours) * __builtin_popcountll(p.masks.minutes);
 	}
 
-	/* Calls fn(minute_start) for each minute at which `s` fires regularly on local day `day`, in order; stops when fn
-	 * returns false. */
+	/*
+	 * Calls fn(minute_start) for each minute at which `s` fires regularly on
+	 * local day `day`, in order, skipping pieces and hours that end at or
+	 * before the instant `after`; stops when fn returns false.
+	 */
 	template <typename Fn>
 	static bool
-	ForEachMinute(const FireProfile &s, const ZoneContext &zs, std::int64_t day, Fn fn)
+	ForEachMinute(const FireProfile &s, const ZoneContext &zs, std::int64_t day, Instant after, Fn fn)
 	{
 		const std::int64_t day_lo = day * kSecondsPerDay;
 		for (const DayPiece &piece : zs.horizon.Pieces(day)) {
-			if (piece.repeat && s.fixed_time)
+			if ((piece.repeat && s.fixed_time) || piece.local_hi - piece.offset <= after)
 				continue;
 			for (std::uint32_t hours = s.masks.hours; hours != 0; hours &= hours - 1) {
 				const int h = __builtin_ctz(hours);
 				const std::int64_t hour_lo = day_lo + h * kSecondsPerHour;
-				if (hour_lo + kSecondsPerHour <= piece.local_lo || hour_lo >= piece.local_hi)
+				if (hour_lo + kSecondsPerHour <= piece.local_lo || hour_lo >= piece.local_hi ||
+				    hour_lo + kSecondsPerHour - piece.offset <= after)
 					continue;
 				for (std::uint64_t minutes = s.masks.minutes; minutes != 0; minutes &= minutes - 1) {
 					const std::int64_t local = hour_lo + __builtin_ctzll(minutes) * kSecondsPerMinute;
@@ -444,14 +474,19 @@ private:
 		const std::int64_t limit = bound ? *bound : zs.horizon.End() + 1;
 		const std::uint64_t *days = zs.day_sets.Bits(s.day_set);
 		const std::int64_t count = zs.day_sets.DayCount();
-		for (std::int64_t w = 0; w * 64 < count; w++) {
+		const Instant from = zs.horizon.From();
+		/* days before the one holding `from` end before it */
+		const std::int64_t start = zs.day_sets.Index(zs.horizon.LocalDayOf(from)) - 1;
+		for (std::int64_t w = std::max<std::int64_t>(start, 0) / 64; w * 64 < count; w++) {
 			for (std::uint64_t bits = days[static_cast<std::size_t>(w)]; bits != 0; bits &= bits - 1) {
 				const std::int64_t index = w * 64 + __builtin_ctzll(bits);
 				if (index >= count)
 					break;
+				if (index < start)
+					continue;
 				std::optional<Instant> found;
 				bool past = false;
-				ForEachMinute(s, zs, zs.day_sets.DayAt(index), [&](Instant minute_start) {
+				ForEachMinute(s, zs, zs.day_sets.DayAt(index), from, [&](Instant minute_start) {
 					if (minute_start >= limit) {
 						past = true;
 						return false;
@@ -505,18 +540,38 @@ private:
 		return std::nullopt;
 	}
 
-	/* Common instants on a's local day `day`: regular ones of a tested against b, plus gap fires. */
+	/*
+	 * Common instants on a's local day `day`: the regular fire minutes of the
+	 * sparser job within the instants of that day, each tested against the
+	 * other's rule, plus gap fires.
+	 */
 	std::int64_t
 	CountDay(std::int64_t day) const
 	{
 		std::int64_t count = 0;
-		if (seconds_ != 0 && za_.day_sets.Contains(a_.day_set, day)) {
+		Instant lo = std::numeric_limits<Instant>::max();
+		Instant hi = std::numeric_limits<Instant>::min();
+		for (const DayPiece &piece : za_.horizon.Pieces(day)) {
+			lo = std::min(lo, piece.local_lo - piece.offset);
+			hi = std::max(hi, piece.local_hi - piece.offset);
+		}
+		if (seconds_ != 0) {
+			const bool a_sparser = FiresPerDay(a_) <= FiresPerDay(b_);
+			const FireProfile &s = a_sparser ? a_ : b_;
+			const ZoneContext &zs = a_sparser ? za_ : zb_;
+			const FireProfile &o = a_sparser ? b_ : a_;
+			const ZoneContext &zo = a_sparser ? zb_ : za_;
 			const int lowest = __builtin_ctzll(seconds_);
-			ForEachMinute(a_, za_, day, [&](Instant minute_start) {
-				if (FiresRegularlyAt(b_, minute_start + lowest, zb_.horizon, zb_.day_sets))
-					count += __builtin_popcountll(seconds_);
-				return true;
-			});
+			for (std::int64_t d = zs.horizon.LocalDayOf(lo); d <= zs.horizon.LocalDayOf(hi - 1); d++) {
+				if (!zs.horizon.InDays(d) || !zs.day_sets.Contains(s.day_set, d))
+					continue;
+				ForEachMinute(s, zs, d, std::numeric_limits<Instant>::min(), [&](Instant minute_start) {
+					if (minute_start >= lo && minute_start < hi &&
+					    FiresRegularlyAt(o, minute_start + lowest, zo.horizon, zo.day_sets))
+						count += __builtin_popcountll(seconds_);
+					return true;
+				});
+			}
 		}
 		for (const Instant x : GapCandidates())
 			if (za_.horizon.LocalDayOf(x) == day && BothFire(x) && !BothRegular(x))
@@ -529,6 +584,7 @@ private:
 	const FireProfile &b_;
 	const ZoneContext &zb_;
 	std::uint64_t seconds_;
+	bool count_; /* fill PairHit::per_day */
 };
 
 } // namespace
@@ -571,7 +627,7 @@ EvaluatePair(const FireProfile &a, const FireProfile &b, const ZoneHorizon &hori
 namespace js::core::collide {
 
 std::optional<PairHit>
-EvaluatePair(const FireProfile &a, const ZoneContext &za, const FireProfile &b, const ZoneContext &zb)
+EvaluatePair(const FireProfile &a, const ZoneContext &za, const FireProfile &b, const ZoneContext &zb, bool count)
 {
 	if (&za == &zb)
 		return EvaluatePair(a, b, za.horizon, za.day_sets);
@@ -583,7 +639,7 @@ EvaluatePair(const FireProfile &a, const ZoneContext &za, const FireProfile &b, 
 		return EvaluatePair(a, b, za.horizon, za.day_sets);
 	if (!za.horizon.WholeMinuteOffsets() || !zb.horizon.WholeMinuteOffsets())
 		return WalkPair(a, za.horizon, b, zb.horizon);
-	return CrossWalk(a, za, b, zb).Run();
+	return CrossWalk(a, za, b, zb, count).Run();
 }
 
 } // namespace js::core::collide

@@ -42,10 +42,11 @@ std::optional<PairHit> EvaluatePair(const FireProfile &a, const FireProfile &b, 
  * and seconds can meet at all) and each is tested against the other's
  * rule at that instant; gap fires of both are tested one by one. `per_day`
  * counts the common instants in the local day of `first` in a's zone (the
- * cron job's zone when the other is an interval job).
+ * cron job's zone when the other is an interval job); with `count` false
+ * (only whether they meet matters) the cross-zone walk leaves it 0.
  */
 std::optional<PairHit> EvaluatePair(const FireProfile &a, const ZoneContext &za, const FireProfile &b,
-                                    const ZoneContext &zb);
+                                    const ZoneContext &zb, bool count = true);
 
 } // namespace js::core::collide
 

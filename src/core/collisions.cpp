@@ -66,11 +66,11 @@ struct Analysis {
 	{
 		return collide::EvaluatePair(profiles[i], Context(zone_of[i]), profiles[j], Context(zone_of[j]));
 	}
-	/* A candidate (profile in `zone`) against job j. */
+	/* A candidate (profile in `zone`) against job j: whether they meet (no per-day count). */
 	std::optional<collide::PairHit>
 	Evaluate(const collide::FireProfile &candidate, int zone, std::size_t j) const
 	{
-		return collide::EvaluatePair(candidate, Context(zone), profiles[j], Context(zone_of[j]));
+		return collide::EvaluatePair(candidate, Context(zone), profiles[j], Context(zone_of[j]), false);
 	}
 
 	/* How many of the profiles `candidate` collides with; stops counting at `stop_at`. */

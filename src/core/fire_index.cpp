@@ -96,7 +96,7 @@ FireIndex::Collide(int class_a, int offset_a, int class_b, int offset_b)
 		return it->second;
 	const collide::FireProfile &a = Profile(class_a, offset_a);
 	const collide::FireProfile &b = Profile(class_b, offset_b);
-	const bool hit = collide::EvaluatePair(a, Context(class_a), b, Context(class_b)).has_value();
+	const bool hit = collide::EvaluatePair(a, Context(class_a), b, Context(class_b), false).has_value();
 	collide_memo_.emplace(key, hit);
 	return hit;
 }
