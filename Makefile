@@ -20,7 +20,7 @@ CTL_HDRS = $(wildcard tools/*.hpp)
 
 EXTRA_CLEAN = $(OBJS:.o=.d) results/ tmp_check/ regression.diffs regression.out
 
-REGRESS = cron_functions cron_errors job_api job_settings exclusive_groups stagger_offsets stagger_collisions optimize views rollout guc_cancel timeline hostile_calls security fastpath run_control upgrade
+REGRESS = cron_functions cron_errors job_api job_settings exclusive_groups stagger_offsets stagger_collisions optimize views rollout guc_cancel timeline hostile_calls security fastpath run_control job_timezones upgrade
 REGRESS_OPTS = --temp-config=test/job_stagger.conf --temp-instance=./tmp_check
 
 # TAP integration tests (test/t/*.pl, PostgreSQL::Test::Cluster): `make tapcheck`.

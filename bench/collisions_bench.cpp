@@ -5,8 +5,11 @@
  *  - every_minute: every-minute jobs spread over the 60 offsets;
  *  - mixed+every_minute: 9,000 mixed jobs and 1,000 every-minute jobs (each
  *    every-minute job meets most jobs of its second).
- * Run in UTC, and in America/New_York from the day before a spring-forward
- * change (the first candidate day of most pairs is then a transition day).
+ * Run in UTC, in America/New_York from the day before a spring-forward
+ * change (the first candidate day of most pairs is then a transition day),
+ * and with the jobs spread over five zones of their own (UTC default,
+ * Asia/Kolkata, America/New_York, Europe/Berlin, America/St_Johns: most
+ * pairs are then compared across zones).
  * Counters: pairs = colliding pairs found.
  */
 #include "core/collisions.hpp"
@@ -53,23 +56,31 @@ MixedSchedule(std::mt19937 &rng)
 }
 
 std::vector<CollisionJob>
-MakeJobs(int mixed, int every_minute)
+MakeJobs(int mixed, int every_minute, bool zoned = false)
 {
+	static const char *const kZones[] = {"Asia/Kolkata", "America/New_York", "Europe/Berlin", "America/St_Johns"};
 	std::mt19937 rng(42);
 	std::vector<CollisionJob> jobs;
 	for (int i = 0; i < mixed + every_minute; i++) {
 		const std::string text = i < mixed ? MixedSchedule(rng) : "* * * * *";
-		jobs.push_back(CollisionJob{i, "job" + std::to_string(i), Parse(text), static_cast<int>(rng() % 60)});
+		jobs.push_back(
+		    CollisionJob{i, "job" + std::to_string(i), Parse(text), static_cast<int>(rng() % 60), std::nullopt});
+		if (zoned && i % 5 != 0)
+			jobs.back().tz = js::core::TimeZone::Load(kZones[i % 5 - 1]);
 	}
 	return jobs;
 }
 
-/* FindCollisions(range(0) mixed + range(1) every-minute jobs), zone range(2): 0 = UTC, 1 = New York. */
+/*
+ * FindCollisions(range(0) mixed + range(1) every-minute jobs), zone range(2):
+ * 0 = UTC, 1 = New York, 2 = five zones (default UTC).
+ */
 void
 BM_FindCollisions(benchmark::State &state)
 {
-	const std::vector<CollisionJob> jobs = MakeJobs(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
-	const bool new_york = state.range(2) != 0;
+	const std::vector<CollisionJob> jobs =
+	    MakeJobs(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)), state.range(2) == 2);
+	const bool new_york = state.range(2) == 1;
 	const js::core::TimeZone tz =
 	    new_york ? js::core::TimeZone::Load("America/New_York").value() : js::core::TimeZone::Utc();
 	const js::core::Instant from = new_york ? kBeforeSpring : kFrom;
@@ -80,7 +91,7 @@ BM_FindCollisions(benchmark::State &state)
 		benchmark::DoNotOptimize(found.data());
 	}
 	state.counters["pairs"] = static_cast<double>(pairs);
-	state.SetLabel(tz.Name());
+	state.SetLabel(state.range(2) == 2 ? "five zones" : tz.Name());
 }
 BENCHMARK(BM_FindCollisions)
     ->Args({10000, 0, 0})
@@ -89,6 +100,8 @@ BENCHMARK(BM_FindCollisions)
     ->Args({0, 1000, 1})
     ->Args({9000, 1000, 0})
     ->Args({9000, 1000, 1})
+    ->Args({10000, 0, 2})
+    ->Args({9000, 1000, 2})
     ->Unit(benchmark::kMillisecond);
 
 /* NearestFreeOffset for a job firing every 5 minutes against 10,000 mixed jobs. */

@@ -312,3 +312,95 @@ ALTER TABLE job_stagger.job_run_details ADD COLUMN start_delay interval;
 COMMENT ON COLUMN job_stagger.job_run_details.start_delay IS
 'how much later than its slot the run was released because of job_stagger.max_starts_per_second (NULL: not delayed)';
 /* ---- end history settings and start smoothing ---- */
+
+
+/* ---- per-job time zones and job status (branch tz) ---- */
+/*
+ * Every job's schedule is read in its own zone (jobs.timezone, else
+ * job_stagger.timezone) by the scheduler, the collision checks and the
+ * analyses (C code). SQL: stagger_next_runs() takes a zone, next_fire()
+ * computes a job's next effective fire instant, and job_stagger.job_status
+ * shows each job's state at a glance.
+ */
+DROP FUNCTION stagger_next_runs(text, timestamptz, integer);
+CREATE FUNCTION stagger_next_runs(schedule text, after timestamptz DEFAULT now(), n integer DEFAULT 5,
+                                  timezone text DEFAULT '')
+RETURNS SETOF timestamptz
+AS 'MODULE_PATHNAME', 'job_stagger_next_runs'
+LANGUAGE C STRICT STABLE PARALLEL SAFE ROWS 5
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION stagger_next_runs(text, timestamptz, integer, text) IS
+'the next n fire instants of a schedule strictly after a given instant, evaluated in timezone ('''': job_stagger.timezone)';
+
+CREATE FUNCTION job_stagger.next_fire(schedule text, offset_seconds integer, timezone text,
+                                      last_nominal timestamptz, after timestamptz DEFAULT now())
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'job_stagger_next_fire'
+LANGUAGE C STRICT STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION job_stagger.next_fire(text, integer, text, timestamptz, timestamptz) IS
+'the next effective fire instant after "after" of a job with this schedule, configured offset and zone ('''': job_stagger.timezone) whose last slot was last_nominal (''-infinity'': none), as the scheduler computes it (offset applied when job_stagger.enabled); NULL when it never fires or the input is invalid';
+
+/*
+ * One row per job the caller can see (security_invoker: row-level security
+ * of jobs and job_run_details applies). The history columns count the kept
+ * rows of job_run_details, one per row (a slot retried in several attempts
+ * counts once per attempt row): runs = every row (skipped and in-progress
+ * ones included), successes = succeeded, failures = failed, timed_out or
+ * crashed. The last run is the latest row by scheduled_at (one backward
+ * probe of the (jobid, scheduled_at) index per job).
+ */
+CREATE VIEW job_stagger.job_status WITH (security_invoker = true) AS
+WITH settings AS (
+    SELECT coalesce(pg_catalog.current_setting('job_stagger.enabled', true)::boolean, false) AS enabled,
+           coalesce(pg_catalog.current_setting('job_stagger.timezone', true), 'UTC') AS zone
+), overrides AS (
+    SELECT DISTINCT ON (o.job_name) o.job_name, o.offset_seconds
+      FROM job_stagger.offset_overrides() WITH ORDINALITY AS o(job_name, offset_seconds, n)
+     ORDER BY o.job_name, o.n DESC
+), history AS (
+    -- counted per (job, status) first: one hash lookup per row, the status tests per group
+    SELECT c.jobid,
+           pg_catalog.sum(c.n)::bigint AS runs,
+           coalesce(pg_catalog.sum(c.n) FILTER (WHERE c.status OPERATOR(pg_catalog.=) 'succeeded'), 0)::bigint
+               AS successes,
+           coalesce(pg_catalog.sum(c.n) FILTER (WHERE c.status OPERATOR(pg_catalog.=)
+                                                    ANY ('{failed,timed_out,crashed}')), 0)::bigint AS failures,
+           coalesce(pg_catalog.sum(c.n) FILTER (WHERE c.status OPERATOR(pg_catalog.=) 'running'), 0)::bigint
+               AS running
+      FROM (SELECT r.jobid, r.status, pg_catalog.count(*) AS n
+              FROM job_stagger.job_run_details r
+             GROUP BY r.jobid, r.status) c
+     GROUP BY c.jobid
+)
+SELECT j.jobid, j.job_name, j.username, j.database, j.schedule,
+       job_stagger.effective_schedule(j.schedule, coalesce(ov.offset_seconds, j.offset_seconds), s.enabled)
+           AS effective_schedule,
+       coalesce(ov.offset_seconds, j.offset_seconds) AS offset_seconds,
+       coalesce(j.timezone, s.zone) AS timezone,
+       j.active,
+       CASE WHEN j.active THEN job_stagger.next_fire(j.schedule, coalesce(ov.offset_seconds, j.offset_seconds),
+                                                     coalesce(j.timezone, s.zone),
+                                                     coalesce(l.nominal_at, '-infinity'),
+                                                     pg_catalog.now()) END AS next_fire,
+       l.started_at AS last_start,
+       l.status AS last_status,
+       l.ended_at OPERATOR(pg_catalog.-) l.started_at AS last_duration,
+       coalesce(h.runs, 0) AS runs,
+       coalesce(h.successes, 0) AS successes,
+       coalesce(h.failures, 0) AS failures,
+       coalesce(h.running, 0) AS running_now
+  FROM job_stagger.jobs j
+ CROSS JOIN settings s
+  LEFT JOIN overrides ov ON ov.job_name OPERATOR(pg_catalog.=) j.job_name
+  LEFT JOIN history h ON h.jobid OPERATOR(pg_catalog.=) j.jobid
+  LEFT JOIN LATERAL (
+        SELECT r.status, r.started_at, r.ended_at, r.nominal_at
+          FROM job_stagger.job_run_details r
+         WHERE r.jobid OPERATOR(pg_catalog.=) j.jobid
+         ORDER BY r.scheduled_at DESC
+         LIMIT 1) l ON true;
+COMMENT ON VIEW job_stagger.job_status IS
+'per job: schedule, effective schedule, offset, the zone applied, next effective fire instant (NULL when inactive), the last run, and counts over the kept history (one per run row); row-level security applies';
+GRANT SELECT ON job_stagger.job_status TO PUBLIC;
+/* ---- end per-job time zones and job status ---- */

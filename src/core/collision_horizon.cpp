@@ -75,6 +75,19 @@ ZoneHorizon::LoadTransitions()
 	for (const Transition &change : transitions_)
 		whole_minutes_ =
 		    whole_minutes_ && change.at % kSecondsPerMinute == 0 && change.offset_after % kSecondsPerMinute == 0;
+	const auto rotation = [](std::int64_t offset) {
+		return std::uint64_t{1} << FloorMod(-FloorDiv(offset, kSecondsPerMinute), std::int64_t{60});
+	};
+	minute_rotations_ = rotation(base_offset_);
+	distinct_offsets_.push_back(base_offset_);
+	for (const Transition &change : transitions_) {
+		minute_rotations_ |= rotation(change.offset_after);
+		distinct_offsets_.push_back(change.offset_after);
+	}
+	std::sort(distinct_offsets_.begin(), distinct_offsets_.end());
+	distinct_offsets_.erase(std::unique(distinct_offsets_.begin(), distinct_offsets_.end()), distinct_offsets_.end());
+	if (!whole_minutes_)
+		minute_rotations_ = (std::uint64_t{1} << 60) - 1;
 }
 
 /*

@@ -134,6 +134,24 @@ public:
 		return whole_minutes_;
 	}
 
+	/*
+	 * The rotations r (bit r set) that take a local minute of the hour m to
+	 * the UTC minute (m + r) mod 60, one per UTC offset in the horizon: bit 0
+	 * alone in a whole-hour zone, bit 30 in Asia/Kolkata, bits 0 and 30 in
+	 * Australia/Lord_Howe. Every bit when an offset is not whole minutes.
+	 */
+	std::uint64_t
+	MinuteRotations() const
+	{
+		return minute_rotations_;
+	}
+	/* The distinct UTC offsets (seconds) in effect in the horizon, ascending. */
+	const std::vector<std::int64_t> &
+	DistinctOffsets() const
+	{
+		return distinct_offsets_;
+	}
+
 	/* Plain days as a bitset over [FirstDay, LastDay] (bit i = day FirstDay + i). */
 	const std::vector<std::uint64_t> &
 	PlainBits() const
@@ -152,6 +170,8 @@ private:
 	std::int64_t last_day_ = 0;
 	std::int64_t base_offset_ = 0; /* offset before the first listed transition */
 	bool whole_minutes_ = true;
+	std::uint64_t minute_rotations_ = 0;
+	std::vector<std::int64_t> distinct_offsets_;
 	std::vector<Transition> transitions_;
 	std::vector<DayPiece> pieces_;
 	std::vector<std::uint32_t> piece_start_; /* per day, index into pieces_; one extra entry at the end */

@@ -15,6 +15,7 @@
 #include "core/civil.hpp"
 
 #include <algorithm>
+#include <bitset>
 #include <iterator>
 #include <limits>
 #include <numeric>
@@ -330,14 +331,15 @@ FiresBetween(const FireProfile &p, Instant lo, Instant hi, const ZoneHorizon &ho
  * after that many steps counts as collision-free.
  */
 std::optional<PairHit>
-WalkPair(const FireProfile &a, const FireProfile &b, const ZoneHorizon &horizon)
+WalkPair(const FireProfile &a, const ZoneHorizon &ha, const FireProfile &b, const ZoneHorizon &hb)
 {
+	const ZoneHorizon &horizon = ha; /* per_day: the local day in a's zone */
 	Instant t = horizon.From();
 	for (std::size_t step = 0; step < kMaxWalkSteps; step++) {
 		const std::optional<Instant> ta = NextEffectiveFire(a, t, horizon);
 		if (!ta || *ta > horizon.End())
 			return std::nullopt;
-		const std::optional<Instant> tb = NextEffectiveFire(b, *ta - 1, horizon);
+		const std::optional<Instant> tb = NextEffectiveFire(b, *ta - 1, hb);
 		if (!tb || *tb > horizon.End())
 			return std::nullopt;
 		if (*tb == *ta) {
@@ -349,7 +351,7 @@ WalkPair(const FireProfile &a, const FireProfile &b, const ZoneHorizon &horizon)
 				hi = std::max(hi, piece.local_hi - piece.offset);
 			}
 			const std::vector<Instant> fires_a = FiresBetween(a, lo, hi, horizon);
-			const std::vector<Instant> fires_b = FiresBetween(b, lo, hi, horizon);
+			const std::vector<Instant> fires_b = FiresBetween(b, lo, hi, hb);
 			std::vector<Instant> common;
 			std::set_intersection(fires_a.begin(), fires_a.end(), fires_b.begin(), fires_b.end(),
 			                      std::back_inserter(common));
@@ -362,6 +364,229 @@ WalkPair(const FireProfile &a, const FireProfile &b, const ZoneHorizon &horizon)
 	return std::nullopt;
 }
 
+/*
+ * Two cron jobs of different zones (both with whole-minute offsets): see the
+ * zoned EvaluatePair in collision_pair.hpp.
+ */
+class CrossWalk {
+public:
+	CrossWalk(const FireProfile &a, const ZoneContext &za, const FireProfile &b, const ZoneContext &zb, bool count)
+	    : a_(a), za_(za), b_(b), zb_(zb), seconds_(a.masks.seconds & b.masks.seconds), count_(count)
+	{
+	}
+
+	std::optional<PairHit>
+	Run() const
+	{
+		std::optional<Instant> first = FirstGapHit();
+		/*
+		 * Regular fires meet only at common seconds and UTC minutes of the
+		 * day (supersets: the local times under every offset of the horizon);
+		 * this keeps pairs that never meet (daily jobs at other UTC times) off the walk.
+		 */
+		constexpr std::uint32_t kAllHours = (1U << 24) - 1;
+		const bool restricted = a_.masks.hours != kAllHours && b_.masks.hours != kAllHours;
+		if (seconds_ != 0 && (a_.bucket_minutes & b_.bucket_minutes) != 0 &&
+		    (!restricted || (UtcMinutesOfDay(a_, za_.horizon) & UtcMinutesOfDay(b_, zb_.horizon)).any())) {
+			const bool a_sparser = FiresPerDay(a_) <= FiresPerDay(b_);
+			const std::optional<Instant> regular =
+			    a_sparser ? FirstRegular(a_, za_, b_, zb_, first) : FirstRegular(b_, zb_, a_, za_, first);
+			if (regular && (!first || *regular < *first))
+				first = regular;
+		}
+		if (!first)
+			return std::nullopt;
+		return PairHit{*first, count_ ? CountDay(za_.horizon.LocalDayOf(*first)) : 0};
+	}
+
+private:
+	using DayMinutes = std::bitset<kMinutesPerDay>;
+
+	/* The UTC minutes of the day at which a job may fire regularly: its local times under each offset. */
+	static DayMinutes
+	UtcMinutesOfDay(const FireProfile &p, const ZoneHorizon &horizon)
+	{
+		DayMinutes local;
+		const DayMinutes minutes(p.masks.minutes);
+		for (std::uint32_t hours = p.masks.hours; hours != 0; hours &= hours - 1)
+			local |= minutes << static_cast<std::size_t>(__builtin_ctz(hours) * kMinutesInHour);
+		DayMinutes out;
+		for (const std::int64_t offset : horizon.DistinctOffsets()) {
+			const auto k = static_cast<std::size_t>(FloorMod(-FloorDiv(offset, kSecondsPerMinute), kMinutesPerDay));
+			out |= k == 0 ? local : (local << k) | (local >> (kMinutesPerDay - k));
+		}
+		return out;
+	}
+
+	static std::int64_t
+	FiresPerDay(const FireProfile &p)
+	{
+		return __builtin_popcount(p.masks.hours) * __builtin_popcountll(p.masks.minutes);
+	}
+
+	/*
+	 * Calls fn(minute_start) for each minute at which `s` fires regularly on
+	 * local day `day`, in order, skipping pieces and hours that end at or
+	 * before the instant `after`; stops when fn returns false.
+	 */
+	template <typename Fn>
+	static bool
+	ForEachMinute(const FireProfile &s, const ZoneContext &zs, std::int64_t day, Instant after, Fn fn)
+	{
+		const std::int64_t day_lo = day * kSecondsPerDay;
+		for (const DayPiece &piece : zs.horizon.Pieces(day)) {
+			if ((piece.repeat && s.fixed_time) || piece.local_hi - piece.offset <= after)
+				continue;
+			for (std::uint32_t hours = s.masks.hours; hours != 0; hours &= hours - 1) {
+				const int h = __builtin_ctz(hours);
+				const std::int64_t hour_lo = day_lo + h * kSecondsPerHour;
+				if (hour_lo + kSecondsPerHour <= piece.local_lo || hour_lo >= piece.local_hi ||
+				    hour_lo + kSecondsPerHour - piece.offset <= after)
+					continue;
+				for (std::uint64_t minutes = s.masks.minutes; minutes != 0; minutes &= minutes - 1) {
+					const std::int64_t local = hour_lo + __builtin_ctzll(minutes) * kSecondsPerMinute;
+					if (local < piece.local_lo || local >= piece.local_hi)
+						continue;
+					if (!fn(local - piece.offset))
+						return false;
+				}
+			}
+		}
+		return true;
+	}
+
+	/* The first common second of the minute starting at `minute_start` that lies after `from`, or -1. */
+	int
+	FirstSecond(Instant minute_start) const
+	{
+		std::uint64_t seconds = seconds_;
+		const std::int64_t after = za_.horizon.From() - minute_start + 1;
+		if (after > 0)
+			seconds &= after >= kSecondsInMinute ? 0 : ~LowBits(after);
+		return seconds == 0 ? -1 : __builtin_ctzll(seconds);
+	}
+
+	/* The first instant in (from, min(end, bound)) where `s` (walked) and `o` (tested) both fire regularly. */
+	std::optional<Instant>
+	FirstRegular(const FireProfile &s, const ZoneContext &zs, const FireProfile &o, const ZoneContext &zo,
+	             std::optional<Instant> bound) const
+	{
+		const std::int64_t limit = bound ? *bound : zs.horizon.End() + 1;
+		const std::uint64_t *days = zs.day_sets.Bits(s.day_set);
+		const std::int64_t count = zs.day_sets.DayCount();
+		const Instant from = zs.horizon.From();
+		/* days before the one holding `from` end before it */
+		const std::int64_t start = zs.day_sets.Index(zs.horizon.LocalDayOf(from)) - 1;
+		for (std::int64_t w = std::max<std::int64_t>(start, 0) / 64; w * 64 < count; w++) {
+			for (std::uint64_t bits = days[static_cast<std::size_t>(w)]; bits != 0; bits &= bits - 1) {
+				const std::int64_t index = w * 64 + __builtin_ctzll(bits);
+				if (index >= count)
+					break;
+				if (index < start)
+					continue;
+				std::optional<Instant> found;
+				bool past = false;
+				ForEachMinute(s, zs, zs.day_sets.DayAt(index), from, [&](Instant minute_start) {
+					if (minute_start >= limit) {
+						past = true;
+						return false;
+					}
+					const int second = FirstSecond(minute_start);
+					if (second < 0 || minute_start + second >= limit)
+						return true;
+					if (!FiresRegularlyAt(o, minute_start + second, zo.horizon, zo.day_sets))
+						return true;
+					found = minute_start + second;
+					return false;
+				});
+				if (found)
+					return found;
+				if (past)
+					return std::nullopt;
+			}
+		}
+		return std::nullopt;
+	}
+
+	bool
+	BothFire(Instant x) const
+	{
+		return FiresAt(a_, x, za_.horizon, za_.day_sets) && FiresAt(b_, x, zb_.horizon, zb_.day_sets);
+	}
+	bool
+	BothRegular(Instant x) const
+	{
+		return FiresRegularlyAt(a_, x, za_.horizon, za_.day_sets) && FiresRegularlyAt(b_, x, zb_.horizon, zb_.day_sets);
+	}
+
+	std::vector<Instant>
+	GapCandidates() const
+	{
+		std::vector<Instant> out;
+		for (const FireProfile *p : {&a_, &b_})
+			for (const GapFire &g : p->gap_fires)
+				out.push_back(g.at);
+		std::sort(out.begin(), out.end());
+		out.erase(std::unique(out.begin(), out.end()), out.end());
+		return out;
+	}
+
+	std::optional<Instant>
+	FirstGapHit() const
+	{
+		for (const Instant x : GapCandidates())
+			if (BothFire(x))
+				return x;
+		return std::nullopt;
+	}
+
+	/*
+	 * Common instants on a's local day `day`: the regular fire minutes of the
+	 * sparser job within the instants of that day, each tested against the
+	 * other's rule, plus gap fires.
+	 */
+	std::int64_t
+	CountDay(std::int64_t day) const
+	{
+		std::int64_t count = 0;
+		Instant lo = std::numeric_limits<Instant>::max();
+		Instant hi = std::numeric_limits<Instant>::min();
+		for (const DayPiece &piece : za_.horizon.Pieces(day)) {
+			lo = std::min(lo, piece.local_lo - piece.offset);
+			hi = std::max(hi, piece.local_hi - piece.offset);
+		}
+		if (seconds_ != 0) {
+			const bool a_sparser = FiresPerDay(a_) <= FiresPerDay(b_);
+			const FireProfile &s = a_sparser ? a_ : b_;
+			const ZoneContext &zs = a_sparser ? za_ : zb_;
+			const FireProfile &o = a_sparser ? b_ : a_;
+			const ZoneContext &zo = a_sparser ? zb_ : za_;
+			const int lowest = __builtin_ctzll(seconds_);
+			for (std::int64_t d = zs.horizon.LocalDayOf(lo); d <= zs.horizon.LocalDayOf(hi - 1); d++) {
+				if (!zs.horizon.InDays(d) || !zs.day_sets.Contains(s.day_set, d))
+					continue;
+				ForEachMinute(s, zs, d, std::numeric_limits<Instant>::min(), [&](Instant minute_start) {
+					if (minute_start >= lo && minute_start < hi &&
+					    FiresRegularlyAt(o, minute_start + lowest, zo.horizon, zo.day_sets))
+						count += __builtin_popcountll(seconds_);
+					return true;
+				});
+			}
+		}
+		for (const Instant x : GapCandidates())
+			if (za_.horizon.LocalDayOf(x) == day && BothFire(x) && !BothRegular(x))
+				count++;
+		return count;
+	}
+
+	const FireProfile &a_;
+	const ZoneContext &za_;
+	const FireProfile &b_;
+	const ZoneContext &zb_;
+	std::uint64_t seconds_;
+	bool count_; /* fill PairHit::per_day */
+};
+
 } // namespace
 
 std::optional<PairHit>
@@ -372,7 +597,7 @@ EvaluatePair(const FireProfile &a, const FireProfile &b, const ZoneHorizon &hori
 	if (a.kind == FireKind::kInterval && b.kind == FireKind::kInterval)
 		return EvaluateIntervals(a, b, horizon);
 	if (!horizon.WholeMinuteOffsets())
-		return WalkPair(a, b, horizon);
+		return WalkPair(a, horizon, b, horizon);
 	PairSpec spec;
 	spec.a = &a;
 	spec.b = &b;
@@ -395,6 +620,26 @@ EvaluatePair(const FireProfile &a, const FireProfile &b, const ZoneHorizon &hori
 	if (!spec.regular && a.gap_fires.empty() && b.gap_fires.empty())
 		return std::nullopt;
 	return PairWalk(spec, horizon, day_sets).Run();
+}
+
+} // namespace js::core::collide
+
+namespace js::core::collide {
+
+std::optional<PairHit>
+EvaluatePair(const FireProfile &a, const ZoneContext &za, const FireProfile &b, const ZoneContext &zb, bool count)
+{
+	if (&za == &zb)
+		return EvaluatePair(a, b, za.horizon, za.day_sets);
+	if (a.kind == FireKind::kSilent || b.kind == FireKind::kSilent || (a.bucket_seconds & b.bucket_seconds) == 0)
+		return std::nullopt;
+	if (a.kind == FireKind::kInterval)
+		return EvaluatePair(a, b, zb.horizon, zb.day_sets);
+	if (b.kind == FireKind::kInterval)
+		return EvaluatePair(a, b, za.horizon, za.day_sets);
+	if (!za.horizon.WholeMinuteOffsets() || !zb.horizon.WholeMinuteOffsets())
+		return WalkPair(a, za.horizon, b, zb.horizon);
+	return CrossWalk(a, za, b, zb, count).Run();
 }
 
 } // namespace js::core::collide

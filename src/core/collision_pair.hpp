@@ -31,6 +31,23 @@ struct PairHit {
 std::optional<PairHit> EvaluatePair(const FireProfile &a, const FireProfile &b, const ZoneHorizon &horizon,
                                     const DaySets &day_sets);
 
+/*
+ * The same for two jobs whose profiles were built in the contexts `za` and
+ * `zb` (same `from`), possibly of different zones: they meet on real
+ * instants (0 * * * * in Asia/Kolkata meets 30 * * * * in UTC). One context:
+ * the plain EvaluatePair. An interval job is judged in the other job's
+ * context (intervals ignore the zone). Two cron jobs of different zones:
+ * the minutes of the day at which the sparser one fires regularly are
+ * walked day by day (only days of its day set, only when their UTC minutes
+ * and seconds can meet at all) and each is tested against the other's
+ * rule at that instant; gap fires of both are tested one by one. `per_day`
+ * counts the common instants in the local day of `first` in a's zone (the
+ * cron job's zone when the other is an interval job); with `count` false
+ * (only whether they meet matters) the cross-zone walk leaves it 0.
+ */
+std::optional<PairHit> EvaluatePair(const FireProfile &a, const ZoneContext &za, const FireProfile &b,
+                                    const ZoneContext &zb, bool count = true);
+
 } // namespace js::core::collide
 
 #include "core/cpp_only.hpp"

@@ -24,44 +24,71 @@ namespace {
  * (`profiles` may then be incomplete).
  */
 struct Analysis {
-	collide::ZoneHorizon horizon;
-	collide::DaySets day_sets;
+	mutable collide::ZoneSet zones;
 	std::vector<collide::FireProfile> profiles;
+	std::vector<int> zone_of; /* parallel to profiles: index in `zones` */
 	InterruptCheck &check;
 
 	Analysis(const std::vector<CollisionJob> &jobs, bool stagger_enabled, const TimeZone &tz, Instant from,
 	         InterruptCheck &interrupt_check)
-	    : horizon(tz, from), day_sets(horizon), check(interrupt_check)
+	    : zones(tz, from), check(interrupt_check)
 	{
 		profiles.reserve(jobs.size());
+		zone_of.reserve(jobs.size());
 		for (const CollisionJob &job : jobs) {
 			if (check.Step())
 				return;
-			profiles.push_back(collide::BuildFireProfile(job.schedule, job.offset, stagger_enabled, horizon, day_sets));
+			const int z = zones.Index(job.tz);
+			collide::ZoneContext &ctx = zones.At(z);
+			profiles.push_back(
+			    collide::BuildFireProfile(job.schedule, job.offset, stagger_enabled, ctx.horizon, ctx.day_sets));
+			zone_of.push_back(z);
 		}
 	}
 
+	/* A candidate's profile, in its zone (`zone` from zones.Index). */
 	collide::FireProfile
-	Profile(const CronSchedule &schedule, int offset, bool stagger_enabled)
+	Profile(const CronSchedule &schedule, int offset, bool stagger_enabled, int zone) const
 	{
-		return collide::BuildFireProfile(schedule, offset, stagger_enabled, horizon, day_sets);
+		collide::ZoneContext &ctx = zones.At(zone);
+		return collide::BuildFireProfile(schedule, offset, stagger_enabled, ctx.horizon, ctx.day_sets);
 	}
 
-	std::optional<collide::PairHit>
-	Evaluate(const collide::FireProfile &a, const collide::FireProfile &b) const
+	const collide::ZoneContext &
+	Context(int zone) const
 	{
-		return collide::EvaluatePair(a, b, horizon, day_sets);
+		return zones.At(zone);
+	}
+
+	/* Job i against job j. */
+	std::optional<collide::PairHit>
+	Evaluate(std::size_t i, std::size_t j) const
+	{
+		return collide::EvaluatePair(profiles[i], Context(zone_of[i]), profiles[j], Context(zone_of[j]));
+	}
+	/* A candidate (profile in `zone`) against job j: whether they meet (no per-day count). */
+	std::optional<collide::PairHit>
+	Evaluate(const collide::FireProfile &candidate, int zone, std::size_t j) const
+	{
+		return collide::EvaluatePair(candidate, Context(zone), profiles[j], Context(zone_of[j]), false);
 	}
 
 	/* How many of the profiles `candidate` collides with; stops counting at `stop_at`. */
 	int
-	CountColliding(const collide::FireProfile &candidate, int stop_at) const
+	CountColliding(const collide::FireProfile &candidate, int zone, int stop_at) const
 	{
 		int count = 0;
-		for (const collide::FireProfile &other : profiles)
-			if (check.Step() || (Evaluate(candidate, other) && ++count >= stop_at))
+		for (std::size_t j = 0; j < profiles.size(); j++)
+			if (check.Step() || (Evaluate(candidate, zone, j) && ++count >= stop_at))
 				break;
 		return count;
+	}
+
+	std::uint64_t
+	FiringSeconds(std::size_t i) const
+	{
+		const collide::ZoneContext &ctx = Context(zone_of[i]);
+		return collide::FiringSeconds(profiles[i], ctx.horizon, ctx.day_sets);
 	}
 };
 
@@ -86,7 +113,7 @@ CompareBucket(const Analysis &analysis, const std::vector<std::size_t> &bucket, 
 			if (__builtin_ctzll(a.bucket_seconds & b.bucket_seconds) != second ||
 			    __builtin_ctzll(a.bucket_minutes & b.bucket_minutes) != minute)
 				continue;
-			const std::optional<collide::PairHit> hit = analysis.Evaluate(a, b);
+			const std::optional<collide::PairHit> hit = analysis.Evaluate(bucket[x], bucket[y]);
 			if (!hit)
 				continue;
 			out.push_back(CollisionPair{bucket[x], bucket[y], static_cast<int>(FloorMod(hit->first, kSecondsOfMinute)),
@@ -139,11 +166,12 @@ FindCollisions(const std::vector<CollisionJob> &jobs, bool stagger_enabled, cons
  */
 Cancellable<FreeOffset>
 NearestFreeOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int wanted, const TimeZone &tz,
-                  Instant from, const Interrupt &interrupt)
+                  Instant from, const Interrupt &interrupt, const std::optional<TimeZone> &own_tz)
 {
 	constexpr bool kEnabled = true;
 	InterruptCheck check(interrupt);
 	Analysis analysis(others, kEnabled, tz, from, check);
+	const int zone = analysis.zones.Index(own_tz);
 	wanted = std::clamp(wanted, kMinOffset, kMaxOffset);
 	/* Offsets only move 5-field cron schedules: for anything else every offset is the same as `wanted`. */
 	const bool shiftable = AppliedOffset(schedule, kMaxOffset, kEnabled) != 0;
@@ -153,8 +181,8 @@ NearestFreeOffset(const std::vector<CollisionJob> &others, const CronSchedule &s
 		for (const int candidate : {wanted - distance, wanted + distance}) {
 			if (candidate < kMinOffset || candidate > kMaxOffset || (distance == 0 && candidate != wanted))
 				continue;
-			const collide::FireProfile profile = analysis.Profile(schedule, candidate, kEnabled);
-			const int count = analysis.CountColliding(profile, result.least_colliding_count);
+			const collide::FireProfile profile = analysis.Profile(schedule, candidate, kEnabled, zone);
+			const int count = analysis.CountColliding(profile, zone, result.least_colliding_count);
 			if (check.Stopped())
 				return Cancelled<FreeOffset>();
 			if (count < result.least_colliding_count) {
@@ -176,9 +204,9 @@ NearestFreeOffset(const std::vector<CollisionJob> &others, const CronSchedule &s
 
 FreeOffset
 NearestFreeOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int wanted, const TimeZone &tz,
-                  Instant from)
+                  Instant from, const std::optional<TimeZone> &own_tz)
 {
-	return Uninterrupted(NearestFreeOffset(others, schedule, wanted, tz, from, Interrupt{}));
+	return Uninterrupted(NearestFreeOffset(others, schedule, wanted, tz, from, Interrupt{}, own_tz));
 }
 
 namespace {
@@ -209,19 +237,20 @@ SpreadOrder(const std::array<int, kSecondsOfMinute> &load)
 
 Cancellable<int>
 SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz, Instant from,
-             const Interrupt &interrupt)
+             const Interrupt &interrupt, const std::optional<TimeZone> &own_tz)
 {
 	constexpr bool kEnabled = true;
 	if (AppliedOffset(schedule, kMaxOffset, kEnabled) == 0)
 		return Completed(0);
 	InterruptCheck check(interrupt);
 	Analysis analysis(others, kEnabled, tz, from, check);
+	const int zone = analysis.zones.Index(own_tz);
 	std::array<int, kSecondsOfMinute> load{};
 	load[0] = 1; /* second 0 is where everyone else's crons fire */
-	for (const collide::FireProfile &p : analysis.profiles) {
+	for (std::size_t i = 0; i < analysis.profiles.size(); i++) {
 		if (check.Step())
 			break;
-		const std::uint64_t seconds = collide::FiringSeconds(p, analysis.horizon, analysis.day_sets);
+		const std::uint64_t seconds = analysis.FiringSeconds(i);
 		for (int s = 0; s < kSecondsOfMinute; s++)
 			load[s] += static_cast<int>(seconds >> s & 1U);
 	}
@@ -229,7 +258,8 @@ SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedu
 	for (const int candidate : SpreadOrder(load)) {
 		if (check.Stopped())
 			break;
-		const int count = analysis.CountColliding(analysis.Profile(schedule, candidate, kEnabled), best_count);
+		const int count =
+		    analysis.CountColliding(analysis.Profile(schedule, candidate, kEnabled, zone), zone, best_count);
 		if (check.Stopped())
 			break;
 		if (count == 0)
@@ -245,9 +275,10 @@ SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedu
 }
 
 int
-SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz, Instant from)
+SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz, Instant from,
+             const std::optional<TimeZone> &own_tz)
 {
-	return Uninterrupted(SpreadOffset(others, schedule, tz, from, Interrupt{}));
+	return Uninterrupted(SpreadOffset(others, schedule, tz, from, Interrupt{}, own_tz));
 }
 
 bool
@@ -260,13 +291,20 @@ ZoneHasSpringGaps(const TimeZone &tz, Instant from)
 	return false;
 }
 
+namespace {
+
+bool
+Silent(const CronSchedule &s)
+{
+	return s.kind == ScheduleKind::kReboot || (s.kind == ScheduleKind::kCron && !s.can_fire);
+}
+
+} // namespace
+
 bool
 MightMeetPair(const CronSchedule &a, const CronSchedule &b, bool zone_has_gaps)
 {
-	const auto silent = [](const CronSchedule &s) {
-		return s.kind == ScheduleKind::kReboot || (s.kind == ScheduleKind::kCron && !s.can_fire);
-	};
-	if (silent(a) || silent(b))
+	if (Silent(a) || Silent(b))
 		return false;
 	if (a.kind == ScheduleKind::kInterval || b.kind == ScheduleKind::kInterval)
 		return true;
@@ -275,27 +313,51 @@ MightMeetPair(const CronSchedule &a, const CronSchedule &b, bool zone_has_gaps)
 	return (a.months & b.months) != 0 && (a.hours & b.hours) != 0 && (a.minutes & b.minutes) != 0;
 }
 
-std::vector<std::size_t>
-MightMeet(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz, Instant from)
+bool
+MightMeetPair(const CronSchedule &a, const collide::ZoneHorizon &za, bool a_gaps, const CronSchedule &b,
+              const collide::ZoneHorizon &zb, bool b_gaps)
 {
-	const bool gaps = ZoneHasSpringGaps(tz, from);
+	if (Silent(a) || Silent(b))
+		return false;
+	if (a.kind == ScheduleKind::kInterval || b.kind == ScheduleKind::kInterval)
+		return true;
+	if ((a_gaps && !a.hour_wildcard) || (b_gaps && !b.hour_wildcard))
+		return true; /* a gap moves a fixed-time job to the transition instant */
+	return (collide::RotateMinutes(a.minutes, za.MinuteRotations()) &
+	        collide::RotateMinutes(b.minutes, zb.MinuteRotations())) != 0;
+}
+
+std::vector<std::size_t>
+MightMeet(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz, Instant from,
+          const std::optional<TimeZone> &own_tz)
+{
+	collide::ZoneSet zones(tz, from);
+	const int mine = zones.Index(own_tz);
 	std::vector<std::size_t> out;
-	for (std::size_t i = 0; i < others.size(); i++)
-		if (MightMeetPair(others[i].schedule, schedule, gaps))
+	for (std::size_t i = 0; i < others.size(); i++) {
+		const int theirs = zones.Index(others[i].tz);
+		const collide::ZoneContext &a = zones.At(theirs);
+		const collide::ZoneContext &b = zones.At(mine);
+		const bool meet = theirs == mine
+		                      ? MightMeetPair(others[i].schedule, schedule, b.gaps)
+		                      : MightMeetPair(others[i].schedule, a.horizon, a.gaps, schedule, b.horizon, b.gaps);
+		if (meet)
 			out.push_back(i);
+	}
 	return out;
 }
 
 Cancellable<std::vector<std::size_t>>
 CollidingJobs(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int offset, bool stagger_enabled,
-              const TimeZone &tz, Instant from, const Interrupt &interrupt)
+              const TimeZone &tz, Instant from, const Interrupt &interrupt, const std::optional<TimeZone> &own_tz)
 {
 	InterruptCheck check(interrupt);
 	Analysis analysis(others, stagger_enabled, tz, from, check);
-	const collide::FireProfile profile = analysis.Profile(schedule, offset, stagger_enabled);
+	const int zone = analysis.zones.Index(own_tz);
+	const collide::FireProfile profile = analysis.Profile(schedule, offset, stagger_enabled, zone);
 	std::vector<std::size_t> out;
 	for (std::size_t i = 0; i < analysis.profiles.size() && !check.Step(); i++)
-		if (analysis.Evaluate(profile, analysis.profiles[i]))
+		if (analysis.Evaluate(profile, zone, i))
 			out.push_back(i);
 	if (check.Stopped())
 		return Cancelled<std::vector<std::size_t>>();
@@ -304,9 +366,9 @@ CollidingJobs(const std::vector<CollisionJob> &others, const CronSchedule &sched
 
 std::vector<std::size_t>
 CollidingJobs(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int offset, bool stagger_enabled,
-              const TimeZone &tz, Instant from)
+              const TimeZone &tz, Instant from, const std::optional<TimeZone> &own_tz)
 {
-	return Uninterrupted(CollidingJobs(others, schedule, offset, stagger_enabled, tz, from, Interrupt{}));
+	return Uninterrupted(CollidingJobs(others, schedule, offset, stagger_enabled, tz, from, Interrupt{}, own_tz));
 }
 
 Cancellable<std::array<int, kSecondsOfMinute>>
@@ -317,7 +379,7 @@ SecondDistribution(const std::vector<CollisionJob> &jobs, bool stagger_enabled, 
 	const Analysis analysis(jobs, stagger_enabled, tz, from, check);
 	std::array<int, kSecondsOfMinute> out{};
 	for (std::size_t i = 0; i < analysis.profiles.size() && !check.Step(); i++) {
-		const std::uint64_t seconds = collide::FiringSeconds(analysis.profiles[i], analysis.horizon, analysis.day_sets);
+		const std::uint64_t seconds = analysis.FiringSeconds(i);
 		for (int s = 0; s < kSecondsOfMinute; s++)
 			if ((seconds >> s & 1U) != 0)
 				out[static_cast<std::size_t>(s)]++;

@@ -1,6 +1,12 @@
 /*
  * Exact collision analysis: which jobs fire at the same instant.
  *
+ * Every job is read in its own zone (CollisionJob::tz, else the default
+ * zone passed as `tz`), and jobs meet on real instants: `0 * * * *` in
+ * Asia/Kolkata fires at :30 UTC and meets `30 * * * *` in UTC. A candidate
+ * schedule passed on its own (NearestFreeOffset, SpreadOffset, CollidingJobs,
+ * MightMeet) is read in `own_tz` (nullopt: the default zone).
+ *
  * A job's effective fire instants are NextFire(nominal schedule) shifted by
  * AppliedOffset (stagger.hpp). Two jobs collide when those instants coincide
  * at least once in the horizon after `from`: judged on the real instants in
@@ -44,6 +50,8 @@ struct CollisionJob {
 	std::string name;
 	CronSchedule schedule; /* parsed nominal schedule */
 	int offset = 0;        /* 0-59 */
+	/* the zone its schedule is read in; nullopt: the `tz` argument of the functions below (the default zone) */
+	std::optional<TimeZone> tz;
 };
 
 /* One colliding pair; index_a < index_b are positions in the input. */
@@ -79,9 +87,10 @@ struct FreeOffset {
  * is `wanted` itself (free or not).
  */
 FreeOffset NearestFreeOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, int wanted,
-                             const TimeZone &tz, Instant from);
+                             const TimeZone &tz, Instant from, const std::optional<TimeZone> &own_tz = std::nullopt);
 Cancellable<FreeOffset> NearestFreeOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule,
-                                          int wanted, const TimeZone &tz, Instant from, const Interrupt &interrupt);
+                                          int wanted, const TimeZone &tz, Instant from, const Interrupt &interrupt,
+                                          const std::optional<TimeZone> &own_tz = std::nullopt);
 
 /*
  * The offset a new job should get so that jobs spread over the minute: a
@@ -91,9 +100,10 @@ Cancellable<FreeOffset> NearestFreeOffset(const std::vector<CollisionJob> &other
  * the least colliding offset; 0 for schedules offsets do not move.
  */
 int SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz,
-                 Instant from);
+                 Instant from, const std::optional<TimeZone> &own_tz = std::nullopt);
 Cancellable<int> SpreadOffset(const std::vector<CollisionJob> &others, const CronSchedule &schedule, const TimeZone &tz,
-                              Instant from, const Interrupt &interrupt);
+                              Instant from, const Interrupt &interrupt,
+                              const std::optional<TimeZone> &own_tz = std::nullopt);
 
 /*
  * Indices of the jobs in `others` that could ever fire in the same second as
@@ -103,18 +113,29 @@ Cancellable<int> SpreadOffset(const std::vector<CollisionJob> &others, const Cro
  * new job against this subset instead of all jobs keeps one check small.
  */
 std::vector<std::size_t> MightMeet(const std::vector<CollisionJob> &others, const CronSchedule &schedule,
-                                   const TimeZone &tz, Instant from);
-/* The test behind MightMeet for one pair; `zone_has_gaps` from ZoneHasSpringGaps(tz, from). */
+                                   const TimeZone &tz, Instant from,
+                                   const std::optional<TimeZone> &own_tz = std::nullopt);
+/* The test behind MightMeet for one pair of one zone; `zone_has_gaps` from ZoneHasSpringGaps(tz, from). */
 bool MightMeetPair(const CronSchedule &a, const CronSchedule &b, bool zone_has_gaps);
+/*
+ * The same for two jobs of different zones: local hours and months do not
+ * compare, so only the UTC minutes of the hour (the local minutes under
+ * each zone's MinuteRotations) are; any fixed-time job of a zone with gaps
+ * might meet anything.
+ */
+bool MightMeetPair(const CronSchedule &a, const collide::ZoneHorizon &za, bool a_gaps, const CronSchedule &b,
+                   const collide::ZoneHorizon &zb, bool b_gaps);
 /* Does the zone have a spring-forward transition in the collision horizon after `from`? */
 bool ZoneHasSpringGaps(const TimeZone &tz, Instant from);
 
 /* Indices (ascending) of the jobs in `others` that a job with `schedule` at `offset` collides with. */
 std::vector<std::size_t> CollidingJobs(const std::vector<CollisionJob> &others, const CronSchedule &schedule,
-                                       int offset, bool stagger_enabled, const TimeZone &tz, Instant from);
+                                       int offset, bool stagger_enabled, const TimeZone &tz, Instant from,
+                                       const std::optional<TimeZone> &own_tz = std::nullopt);
 Cancellable<std::vector<std::size_t>> CollidingJobs(const std::vector<CollisionJob> &others,
                                                     const CronSchedule &schedule, int offset, bool stagger_enabled,
-                                                    const TimeZone &tz, Instant from, const Interrupt &interrupt);
+                                                    const TimeZone &tz, Instant from, const Interrupt &interrupt,
+                                                    const std::optional<TimeZone> &own_tz = std::nullopt);
 
 /*
  * For each second of the minute, how many jobs have at least one effective

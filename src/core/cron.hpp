@@ -83,7 +83,10 @@ std::string NeverFiresReason(const CronSchedule &schedule);
 /* An IANA time zone (cheap to copy: cctz shares loaded zones). */
 class TimeZone {
 public:
-	/* "UTC", "Europe/Berlin", ...; nullopt if the zone is unknown. */
+	/*
+	 * "UTC", "Europe/Berlin", ...; nullopt if the zone is unknown, or the
+	 * name is empty, longer than 64 bytes or looks like a path ("/…", ".…", "..").
+	 */
 	static std::optional<TimeZone> Load(const std::string &name);
 	static TimeZone Utc();
 

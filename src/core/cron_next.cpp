@@ -256,6 +256,10 @@ NextIntervalFire(int n, Instant after)
 std::optional<TimeZone>
 TimeZone::Load(const std::string &name)
 {
+	/* Names come from tables too (jobs.timezone): never a file path for cctz to open. */
+	if (name.empty() || name.size() > 64 || name[0] == '/' || name[0] == '.' || name.find("..") != std::string::npos ||
+	    name.find('\0') != std::string::npos)
+		return std::nullopt;
 	cctz::time_zone zone;
 	if (!cctz::load_time_zone(name, &zone))
 		return std::nullopt;

@@ -40,21 +40,24 @@ RunSecondsMask(std::uint64_t seconds, int duration)
 	return window;
 }
 
-FireIndex::FireIndex(const TimeZone &tz, Instant from)
-    : horizon_(tz, from), day_sets_(horizon_), gaps_(ZoneHasSpringGaps(tz, from))
-{
-}
+FireIndex::FireIndex(const TimeZone &tz, Instant from) : zones_(tz, from) {}
 
 int
-FireIndex::ClassOf(const std::string &text, const CronSchedule &schedule)
+FireIndex::ClassOf(const std::string &text, const CronSchedule &schedule, const std::optional<TimeZone> &tz)
 {
-	auto it = class_ids_.find(text);
+	const int zone = zones_.Index(tz);
+	/* the zone is part of the class: text, NUL, zone index */
+	std::string key = text;
+	key.push_back('\0');
+	key += std::to_string(zone);
+	auto it = class_ids_.find(key);
 	if (it != class_ids_.end())
 		return it->second;
 	const int id = static_cast<int>(classes_.size());
 	classes_.push_back(std::make_unique<Class>());
 	classes_.back()->schedule = schedule;
-	class_ids_.emplace(text, id);
+	classes_.back()->zone = zone;
+	class_ids_.emplace(std::move(key), id);
 	return id;
 }
 
@@ -63,9 +66,11 @@ FireIndex::Profile(int class_id, int offset)
 {
 	Class &c = *classes_[static_cast<std::size_t>(class_id)];
 	auto &slot = c.profiles[static_cast<std::size_t>(offset)];
-	if (!slot)
+	if (!slot) {
+		collide::ZoneContext &ctx = zones_.At(c.zone);
 		slot = std::make_unique<collide::FireProfile>(
-		    collide::BuildFireProfile(c.schedule, offset, kEnabled, horizon_, day_sets_));
+		    collide::BuildFireProfile(c.schedule, offset, kEnabled, ctx.horizon, ctx.day_sets));
+	}
 	return *slot;
 }
 
@@ -75,7 +80,8 @@ FireIndex::Firing(int class_id, int offset)
 	Class &c = *classes_[static_cast<std::size_t>(class_id)];
 	const auto o = static_cast<std::size_t>(offset);
 	if (!c.firing_known[o]) {
-		c.firing[o] = collide::FiringSeconds(Profile(class_id, offset), horizon_, day_sets_);
+		const collide::ZoneContext &ctx = Context(class_id);
+		c.firing[o] = collide::FiringSeconds(Profile(class_id, offset), ctx.horizon, ctx.day_sets);
 		c.firing_known[o] = true;
 	}
 	return c.firing[o];
@@ -90,7 +96,7 @@ FireIndex::Collide(int class_a, int offset_a, int class_b, int offset_b)
 		return it->second;
 	const collide::FireProfile &a = Profile(class_a, offset_a);
 	const collide::FireProfile &b = Profile(class_b, offset_b);
-	const bool hit = collide::EvaluatePair(a, b, horizon_, day_sets_).has_value();
+	const bool hit = collide::EvaluatePair(a, Context(class_a), b, Context(class_b), false).has_value();
 	collide_memo_.emplace(key, hit);
 	return hit;
 }
@@ -100,9 +106,16 @@ FireIndex::Candidates(int class_id)
 {
 	Class &mine = *classes_[static_cast<std::size_t>(class_id)];
 	/* Classes only come: extend the remembered answers by the new ones. */
-	for (; mine.meets_upto < classes_.size(); mine.meets_upto++)
-		if (MightMeetPair(classes_[mine.meets_upto]->schedule, mine.schedule, gaps_))
+	const collide::ZoneContext &my_zone = zones_.At(mine.zone);
+	for (; mine.meets_upto < classes_.size(); mine.meets_upto++) {
+		const Class &other = *classes_[mine.meets_upto];
+		const collide::ZoneContext &zone = zones_.At(other.zone);
+		const bool meet = other.zone == mine.zone ? MightMeetPair(other.schedule, mine.schedule, zone.gaps)
+		                                          : MightMeetPair(other.schedule, zone.horizon, zone.gaps,
+		                                                          mine.schedule, my_zone.horizon, my_zone.gaps);
+		if (meet)
 			mine.meets.push_back(static_cast<int>(mine.meets_upto));
+	}
 	std::vector<int> out;
 	for (const int c : mine.meets)
 		if (classes_[static_cast<std::size_t>(c)]->size > 0)
@@ -151,11 +164,11 @@ FireIndex::RemoveEntry(std::int64_t jobid, const Entry &entry)
 
 void
 FireIndex::Upsert(std::int64_t jobid, const std::string &schedule_text, const CronSchedule &schedule, int offset,
-                  int duration)
+                  int duration, const std::optional<TimeZone> &tz)
 {
 	Remove(jobid);
 	Entry entry;
-	entry.class_id = ClassOf(schedule_text, schedule);
+	entry.class_id = ClassOf(schedule_text, schedule, tz);
 	entry.offset = std::clamp(offset, kMinOffset, kMaxOffset);
 	entry.firing = Firing(entry.class_id, entry.offset);
 	entry.window = RunSecondsMask(entry.firing, duration);
@@ -192,8 +205,8 @@ FireIndex::CountColliding(int class_id, int offset, const std::vector<int> &cand
 {
 	if (candidates.empty())
 		return 0;
-	/* Jobs can only meet at a second both fire at (exact with whole-minute UTC offsets). */
-	const bool prefilter = horizon_.WholeMinuteOffsets();
+	/* Jobs can only meet at a second both fire at (exact with whole-minute UTC offsets in every zone). */
+	const bool prefilter = zones_.AllWholeMinutes();
 	/* A superset of the seconds this job fires at: a 5-field job fires only at its offset then. */
 	const CronSchedule &schedule = classes_[static_cast<std::size_t>(class_id)]->schedule;
 	const std::uint64_t mine = prefilter && schedule.kind == ScheduleKind::kCron && !schedule.has_seconds_field
@@ -228,10 +241,11 @@ FireIndex::CountColliding(int class_id, int offset, const std::vector<int> &cand
 }
 
 std::vector<std::int64_t>
-FireIndex::Colliding(const std::string &schedule_text, const CronSchedule &schedule, int offset, std::int64_t exclude)
+FireIndex::Colliding(const std::string &schedule_text, const CronSchedule &schedule, int offset, std::int64_t exclude,
+                     const std::optional<TimeZone> &tz)
 {
 	Excluded guard(*this, exclude);
-	const int id = ClassOf(schedule_text, schedule);
+	const int id = ClassOf(schedule_text, schedule, tz);
 	std::vector<std::int64_t> out;
 	CountColliding(id, std::clamp(offset, kMinOffset, kMaxOffset), Candidates(id), std::numeric_limits<int>::max(),
 	               &out);
@@ -240,19 +254,20 @@ FireIndex::Colliding(const std::string &schedule_text, const CronSchedule &sched
 
 int
 FireIndex::CollidingCount(const std::string &schedule_text, const CronSchedule &schedule, int offset,
-                          std::int64_t exclude, int stop_at)
+                          std::int64_t exclude, int stop_at, const std::optional<TimeZone> &tz)
 {
 	Excluded guard(*this, exclude);
-	const int id = ClassOf(schedule_text, schedule);
+	const int id = ClassOf(schedule_text, schedule, tz);
 	return CountColliding(id, std::clamp(offset, kMinOffset, kMaxOffset), Candidates(id), stop_at, nullptr);
 }
 
 /* The order and stopping rule of NearestFreeOffset (collisions.cpp). */
 FreeOffset
-FireIndex::NearestFree(const std::string &schedule_text, const CronSchedule &schedule, int wanted, std::int64_t exclude)
+FireIndex::NearestFree(const std::string &schedule_text, const CronSchedule &schedule, int wanted, std::int64_t exclude,
+                       const std::optional<TimeZone> &tz)
 {
 	Excluded guard(*this, exclude);
-	const int id = ClassOf(schedule_text, schedule);
+	const int id = ClassOf(schedule_text, schedule, tz);
 	const std::vector<int> candidates = Candidates(id);
 	wanted = std::clamp(wanted, kMinOffset, kMaxOffset);
 	const bool shiftable = AppliedOffset(schedule, kMaxOffset, kEnabled) != 0;
@@ -279,12 +294,13 @@ FireIndex::NearestFree(const std::string &schedule_text, const CronSchedule &sch
 }
 
 int
-FireIndex::Place(const std::string &schedule_text, const CronSchedule &schedule, int duration, std::int64_t exclude)
+FireIndex::Place(const std::string &schedule_text, const CronSchedule &schedule, int duration, std::int64_t exclude,
+                 const std::optional<TimeZone> &tz)
 {
 	if (AppliedOffset(schedule, kMaxOffset, kEnabled) == 0)
 		return 0;
 	Excluded guard(*this, exclude);
-	const int id = ClassOf(schedule_text, schedule);
+	const int id = ClassOf(schedule_text, schedule, tz);
 	const std::vector<int> candidates = Candidates(id);
 	std::array<int, kSecondsOfMinute> cover{}, load{};
 	for (const int c : candidates) {

@@ -1,5 +1,5 @@
 /*
- * An index of jobs by schedule class (distinct schedule text) and offset,
+ * An index of jobs by schedule class (distinct schedule text and zone) and offset,
  * for judging one new or changed job against all others without visiting
  * them one by one: the jobs it collides with, the nearest free offset, and
  * the offset a new job gets (Place).
@@ -12,8 +12,13 @@
  * keeps per class the number of jobs firing at each second and the number
  * whose run window covers it.
  *
+ * Jobs of different zones are judged on their real instants (collision_pair.hpp):
+ * a class is a schedule read in one zone, so `0 * * * *` in UTC and in
+ * Asia/Kolkata are two classes. The `tz` argument of the methods is the
+ * job's own zone (nullopt: the index's default zone).
+ *
  * The horizon is fixed when the index is made; its owner makes a new one for
- * another `from` or zone.
+ * another `from` or default zone.
  */
 #pragma once
 
@@ -27,6 +32,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -60,12 +66,13 @@ public:
 	Instant
 	From() const
 	{
-		return horizon_.From();
+		return zones_.At(0).horizon.From();
 	}
+	/* The default zone's name. */
 	const std::string &
 	ZoneName() const
 	{
-		return horizon_.Zone().Name();
+		return zones_.At(0).horizon.Zone().Name();
 	}
 	std::size_t
 	Size() const
@@ -75,24 +82,26 @@ public:
 
 	/* Adds or replaces a job; `duration` in seconds (at least 1; 60 and more cover the whole minute). */
 	void Upsert(std::int64_t jobid, const std::string &schedule_text, const CronSchedule &schedule, int offset,
-	            int duration);
+	            int duration, const std::optional<TimeZone> &tz = std::nullopt);
 	void Remove(std::int64_t jobid);
 
 	/* The jobs (jobids ascending) a job with `schedule` at `offset` collides with, `exclude` left out. */
 	std::vector<std::int64_t> Colliding(const std::string &schedule_text, const CronSchedule &schedule, int offset,
-	                                    std::int64_t exclude);
+	                                    std::int64_t exclude, const std::optional<TimeZone> &tz = std::nullopt);
 	/* How many of those there are, counting up to `stop_at` at most. */
 	int CollidingCount(const std::string &schedule_text, const CronSchedule &schedule, int offset, std::int64_t exclude,
-	                   int stop_at);
+	                   int stop_at, const std::optional<TimeZone> &tz = std::nullopt);
 	/* NearestFreeOffset against the jobs other than `exclude`. */
 	FreeOffset NearestFree(const std::string &schedule_text, const CronSchedule &schedule, int wanted,
-	                       std::int64_t exclude);
+	                       std::int64_t exclude, const std::optional<TimeZone> &tz = std::nullopt);
 	/* The offset a job without one gets (PlaceOffset over the jobs other than `exclude`); 0 for unshiftable ones. */
-	int Place(const std::string &schedule_text, const CronSchedule &schedule, int duration, std::int64_t exclude);
+	int Place(const std::string &schedule_text, const CronSchedule &schedule, int duration, std::int64_t exclude,
+	          const std::optional<TimeZone> &tz = std::nullopt);
 
 private:
 	struct Class {
 		CronSchedule schedule;
+		int zone = 0; /* index in zones_ */
 		std::array<std::unique_ptr<collide::FireProfile>, kSecondsOfMinute> profiles;
 		std::array<std::uint64_t, kSecondsOfMinute> firing{};    /* FiringSeconds per offset */
 		std::array<bool, kSecondsOfMinute> firing_known{};       /* firing[o] computed */
@@ -126,7 +135,12 @@ private:
 		Entry entry_;
 	};
 
-	int ClassOf(const std::string &text, const CronSchedule &schedule);
+	int ClassOf(const std::string &text, const CronSchedule &schedule, const std::optional<TimeZone> &tz);
+	const collide::ZoneContext &
+	Context(int class_id) const
+	{
+		return zones_.At(classes_[static_cast<std::size_t>(class_id)]->zone);
+	}
 	const collide::FireProfile &Profile(int class_id, int offset);
 	std::uint64_t Firing(int class_id, int offset);
 	bool Collide(int class_a, int offset_a, int class_b, int offset_b);
@@ -138,9 +152,7 @@ private:
 	void AddEntry(std::int64_t jobid, const Entry &entry);
 	void RemoveEntry(std::int64_t jobid, const Entry &entry);
 
-	collide::ZoneHorizon horizon_;
-	collide::DaySets day_sets_;
-	bool gaps_ = false;
+	collide::ZoneSet zones_;
 	std::vector<std::unique_ptr<Class>> classes_;
 	std::unordered_map<std::string, int> class_ids_;
 	std::unordered_map<std::int64_t, Entry> jobs_;

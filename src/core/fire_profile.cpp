@@ -244,11 +244,58 @@ BuildFireProfile(const CronSchedule &schedule, int offset, bool stagger_enabled,
 	p.bucket_minutes = p.masks.minutes;
 	if (p.fixed_time)
 		AddGapFires(p, horizon, day_sets);
+	p.bucket_minutes = RotateMinutes(p.bucket_minutes, horizon.MinuteRotations());
 	if (!horizon.WholeMinuteOffsets()) {
 		p.bucket_seconds = kAllSeconds; /* local seconds are not UTC seconds */
 		p.bucket_minutes = kAllSeconds;
 	}
 	return p;
+}
+
+std::uint64_t
+RotateMinutes(std::uint64_t minutes, std::uint64_t rotations)
+{
+	if (rotations == 1)
+		return minutes;
+	std::uint64_t out = 0;
+	for (; rotations != 0; rotations &= rotations - 1) {
+		const int r = __builtin_ctzll(rotations);
+		out |= r == 0 ? minutes : ((minutes << r) | (minutes >> (kSecondsInMinute - r))) & kAllSeconds;
+	}
+	return out;
+}
+
+ZoneContext::ZoneContext(const TimeZone &tz, Instant from) : horizon(tz, from), day_sets(horizon)
+{
+	for (const Transition &tr : horizon.Transitions())
+		gaps = gaps || tr.offset_after > tr.offset_before;
+}
+
+ZoneSet::ZoneSet(const TimeZone &default_tz, Instant from) : from_(from)
+{
+	contexts_.push_back(std::make_unique<ZoneContext>(default_tz, from));
+	ids_.emplace(default_tz.Name(), 0);
+}
+
+int
+ZoneSet::Index(const std::optional<TimeZone> &tz)
+{
+	if (!tz)
+		return 0;
+	auto it = ids_.find(tz->Name());
+	if (it != ids_.end())
+		return it->second;
+	const int id = static_cast<int>(contexts_.size());
+	contexts_.push_back(std::make_unique<ZoneContext>(*tz, from_));
+	ids_.emplace(tz->Name(), id);
+	return id;
+}
+
+bool
+ZoneSet::AllWholeMinutes() const
+{
+	return std::all_of(contexts_.begin(), contexts_.end(),
+	                   [](const std::unique_ptr<ZoneContext> &c) { return c->horizon.WholeMinuteOffsets(); });
 }
 
 bool

@@ -24,7 +24,9 @@
 #include "core/cron.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -125,9 +127,60 @@ struct FireProfile {
 	int shift = 0;                          /* applied stagger offset */
 	int interval = 0;                       /* kInterval: N */
 	std::vector<GapFire> gap_fires;         /* kCron, fixed-time: in (from, end] */
-	/* Seconds and (local) minutes of the hour at which the job may fire: supersets, used to bucket jobs. */
+	/*
+	 * Seconds and UTC minutes of the hour at which the job may fire:
+	 * supersets, used to bucket jobs. UTC (the local minutes rotated by the
+	 * zone's MinuteRotations) so that jobs of different zones compare.
+	 */
 	std::uint64_t bucket_seconds = 0;
 	std::uint64_t bucket_minutes = 0;
+};
+
+/* {(m + r) mod 60 : m in `minutes`, r in `rotations`}: local minutes of the hour as UTC minutes. */
+std::uint64_t RotateMinutes(std::uint64_t minutes, std::uint64_t rotations);
+
+/*
+ * One zone's horizon with its day sets: what profiles of that zone's jobs
+ * are built in. Profiles of one context compare with EvaluatePair(a, b,
+ * horizon, day_sets); profiles of two contexts with the zoned EvaluatePair
+ * (collision_pair.hpp).
+ */
+struct ZoneContext {
+	ZoneHorizon horizon;
+	DaySets day_sets;
+	bool gaps = false; /* a spring-forward transition in the horizon */
+	ZoneContext(const TimeZone &tz, Instant from);
+	ZoneContext(const ZoneContext &) = delete;
+	ZoneContext &operator=(const ZoneContext &) = delete;
+};
+
+/*
+ * The zones of a set of jobs, one context each, made on first use: index 0
+ * is the default zone (job_stagger.timezone), a job's own zone gets its own
+ * index (a zone named like the default one is the default one).
+ */
+class ZoneSet {
+public:
+	ZoneSet(const TimeZone &default_tz, Instant from);
+	/* The index of a job's zone (nullopt: the default). */
+	int Index(const std::optional<TimeZone> &tz);
+	ZoneContext &
+	At(int index) const
+	{
+		return *contexts_[static_cast<std::size_t>(index)];
+	}
+	std::size_t
+	Size() const
+	{
+		return contexts_.size();
+	}
+	/* Every zone so far has whole-minute offsets (seconds of the minute are the same in all of them). */
+	bool AllWholeMinutes() const;
+
+private:
+	Instant from_;
+	std::vector<std::unique_ptr<ZoneContext>> contexts_;
+	std::unordered_map<std::string, int> ids_;
 };
 
 /* The profile of a job; `schedule` must outlive it (the profile keeps a pointer for NextFire walks). */

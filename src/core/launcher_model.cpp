@@ -25,6 +25,7 @@ LauncherModel::PlannerJobs() const
 		pj.jobid = jobid;
 		pj.schedule = job.schedule;
 		pj.offset = OffsetOf(job.row);
+		pj.tz = job.tz;
 		out.push_back(std::move(pj));
 	}
 	return out;
@@ -53,8 +54,17 @@ LauncherModel::SetJobs(std::vector<JobRow> rows, Instant since, std::vector<std:
 				invalid->push_back(row.name + ": " + parsed.error);
 			continue;
 		}
+		std::optional<TimeZone> tz;
+		if (!row.timezone.empty()) {
+			tz = TimeZone::Load(row.timezone);
+			if (!tz) {
+				if (invalid != nullptr)
+					invalid->push_back(row.name + ": unknown time zone \"" + row.timezone + "\"");
+				continue;
+			}
+		}
 		std::int64_t jobid = row.jobid;
-		jobs_.emplace(jobid, Job{std::move(row), std::move(parsed.schedule)});
+		jobs_.emplace(jobid, Job{std::move(row), std::move(parsed.schedule), std::move(tz)});
 	}
 	last_since_ = since;
 	planner_.SetJobs(PlannerJobs(), since);
@@ -68,6 +78,7 @@ LauncherModel::MakeRun(const Job &job, const Slot &slot) const
 	run.slot = slot;
 	run.effective_schedule =
 	    EffectiveScheduleText(job.schedule, job.row.schedule, OffsetOf(job.row), planner_.Settings().stagger_enabled);
+	run.timezone = job.tz ? job.tz->Name() : planner_.Settings().tz.Name();
 	return run;
 }
 
@@ -122,7 +133,8 @@ LauncherModel::StaggerInputs() const
 	std::vector<StaggerJobInput> inputs;
 	inputs.reserve(jobs_.size());
 	for (const auto &[jobid, job] : jobs_)
-		inputs.push_back(StaggerJobInput{jobid, job.row.name, job.row.schedule, OffsetOf(job.row), std::nullopt});
+		inputs.push_back(
+		    StaggerJobInput{jobid, job.row.name, job.row.schedule, OffsetOf(job.row), std::nullopt, job.row.timezone});
 	std::sort(inputs.begin(), inputs.end(),
 	          [](const StaggerJobInput &a, const StaggerJobInput &b) { return a.jobid < b.jobid; });
 	return inputs;

@@ -35,6 +35,7 @@ struct JobRow {
 	int timeout_ms = 0;
 	std::string exclusive_group; /* "" = none */
 	int group_policy = 0;        /* GroupPolicy: 0 skip, 1 wait */
+	std::string timezone;        /* jobs.timezone; "" = job_stagger.timezone */
 };
 
 /* jobs.overlap as stored: 0 skip, 1 queue, 2 allow (src/worker/shared.hpp mirrors it). */
@@ -45,6 +46,7 @@ struct DueRunData {
 	const JobRow *job = nullptr; /* valid until the next SetJobs() */
 	Slot slot;
 	std::string effective_schedule;
+	std::string timezone; /* the zone the slot was computed in (the job's own or the default) */
 	bool reboot = false;
 };
 
@@ -77,7 +79,8 @@ public:
 
 	/*
 	 * Replaces the job set (see Planner::SetJobs). Rows with a schedule that no
-	 * longer parses are left out and reported in `invalid`.
+	 * longer parses, or a zone that no longer loads, are left out and reported
+	 * in `invalid`.
 	 */
 	void SetJobs(std::vector<JobRow> rows, Instant since, std::vector<std::string> *invalid);
 
@@ -129,6 +132,7 @@ private:
 	struct Job {
 		JobRow row;
 		CronSchedule schedule;
+		std::optional<TimeZone> tz; /* row.timezone loaded; nullopt: the default zone */
 	};
 	int OffsetOf(const JobRow &row) const;
 	std::vector<PlannerJob> PlannerJobs() const;

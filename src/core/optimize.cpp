@@ -84,7 +84,7 @@ BuildModel(const std::vector<SimJob> &input, const SimOptions &options, Interrup
 	for (std::size_t i = 0; i < input.size(); i++) {
 		const SimJob &in = input[i];
 		OptJob &j = m.jobs[i];
-		const std::vector<Instant> *fires = memo.Fires(in.schedule, options.tz, check);
+		const std::vector<Instant> *fires = memo.Fires(in.schedule, SimZone(in, options), check);
 		if (fires == nullptr || check.Step())
 			return false;
 		/* Clipped only where no offset can bring a second into the horizon. */

@@ -31,11 +31,11 @@ void
 Planner::Recompute(JobState &state) const
 {
 	state.shift = AppliedOffset(state.job.schedule, state.job.offset, settings_.stagger_enabled);
-	state.next_nominal = NextFire(state.job.schedule, state.last_nominal, settings_.tz);
+	state.next_nominal = NextFire(state.job.schedule, state.last_nominal, ZoneOf(state.job));
 	for (int step = 0; state.next_nominal && state.has_last_fire && step < kMaxCatchUpSteps; step++) {
 		if (*state.next_nominal + state.shift > state.last_fire_at)
 			return;
-		state.next_nominal = NextFire(state.job.schedule, *state.next_nominal, settings_.tz);
+		state.next_nominal = NextFire(state.job.schedule, *state.next_nominal, ZoneOf(state.job));
 	}
 	if (state.has_last_fire && state.next_nominal && *state.next_nominal + state.shift <= state.last_fire_at)
 		state.next_nominal.reset(); /* defensive: cannot happen for a schedule that fires */
@@ -73,7 +73,8 @@ Planner::SetJobs(const std::vector<PlannerJob> &jobs, Instant since)
 	for (const PlannerJob &job : jobs) {
 		JobState state;
 		auto old = jobs_.find(job.jobid);
-		bool keep = old != jobs_.end() && SameFireTimes(old->second.job.schedule, job.schedule);
+		bool keep = old != jobs_.end() && SameFireTimes(old->second.job.schedule, job.schedule) &&
+		            ZoneOf(old->second.job).Name() == ZoneOf(job).Name();
 		if (old != jobs_.end())
 			state = old->second; /* keeps last_fire_at even when the schedule changed */
 		state.job = job;

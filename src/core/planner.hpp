@@ -30,6 +30,8 @@ struct PlannerJob {
 	std::int64_t jobid = 0;
 	CronSchedule schedule;
 	int offset = 0; /* configured offset 0-59 (table value or override) */
+	/* the job's own zone (jobs.timezone); nullopt: PlannerSettings::tz (job_stagger.timezone) */
+	std::optional<TimeZone> tz;
 };
 
 struct PlannerSettings {
@@ -64,7 +66,10 @@ class Planner {
 public:
 	explicit Planner(PlannerSettings settings = {}) : settings_(std::move(settings)) {}
 
-	/* New settings; every job keeps its progress (last nominal instant handed out). */
+	/*
+	 * New settings; every job keeps its progress (last nominal instant handed
+	 * out). A new default zone moves only the jobs without a zone of their own.
+	 */
 	void SetSettings(const PlannerSettings &settings);
 	const PlannerSettings &
 	Settings() const
@@ -75,8 +80,10 @@ public:
 	/*
 	 * Replaces the job set. Jobs whose fire times are unchanged keep their
 	 * progress (an offset change keeps it too); new jobs, and jobs whose
-	 * schedule changed, get their first slot strictly after `since`. A job
-	 * never fires twice at the same instant.
+	 * schedule or effective zone changed, get their first slot strictly after
+	 * `since`. A job never fires twice at the same instant. (A change of the
+	 * settings' zone, SetSettings, instead keeps the progress of the jobs
+	 * that follow it, as it always did.)
 	 */
 	void SetJobs(const std::vector<PlannerJob> &jobs, Instant since);
 
@@ -93,6 +100,13 @@ public:
 	JobCount() const
 	{
 		return jobs_.size();
+	}
+
+	/* The zone a job's schedule is read in: its own, else the settings' zone. */
+	const TimeZone &
+	ZoneOf(const PlannerJob &job) const
+	{
+		return job.tz ? *job.tz : settings_.tz;
 	}
 
 	/* The next slot of a job (nullopt: unknown job or it never fires). */

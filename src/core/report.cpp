@@ -35,9 +35,18 @@ ParseStaggerJobs(const std::vector<StaggerJobInput> &inputs, const Interrupt &in
 			report.invalid.push_back(in.name + ": " + parsed.error);
 			continue;
 		}
-		report.jobs.push_back(CollisionJob{in.jobid, in.name, parsed.schedule, in.offset});
+		std::optional<TimeZone> tz;
+		if (!in.timezone.empty()) {
+			tz = TimeZone::Load(in.timezone);
+			if (!tz) {
+				report.invalid.push_back(in.name + ": unknown time zone \"" + in.timezone + "\"");
+				continue;
+			}
+		}
+		report.jobs.push_back(CollisionJob{in.jobid, in.name, parsed.schedule, in.offset, std::move(tz)});
 		report.schedule_texts.push_back(in.schedule_text);
 		report.last_nominals.push_back(in.last_nominal);
+		report.timezones.push_back(in.timezone);
 	}
 	return Completed(std::move(report));
 }
@@ -84,7 +93,9 @@ SummarizeStagger(const StaggerReport &report, bool stagger_enabled, const TimeZo
 		s.jobs.push_back(SummaryJobLine{
 		    job.name, report.schedule_texts[i],
 		    EffectiveScheduleText(job.schedule, report.schedule_texts[i], job.offset, stagger_enabled), job.offset,
-		    NextEffectiveFire(job.schedule, job.offset, stagger_enabled, tz, now, report.last_nominals[i])});
+		    NextEffectiveFire(job.schedule, job.offset, stagger_enabled, job.tz ? *job.tz : tz, now,
+		                      report.last_nominals[i]),
+		    job.tz ? job.tz->Name() : std::string()});
 	}
 	Cancellable<std::array<int, kSecondsOfMinute>> distribution =
 	    SecondDistribution(report.jobs, stagger_enabled, tz, now, interrupt);

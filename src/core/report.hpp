@@ -23,12 +23,14 @@ struct StaggerJobInput {
 	int offset = 0; /* configured offset (override or table value) */
 	/* nominal instant of the job's last slot handed out, if known: the next fire comes after it */
 	std::optional<Instant> last_nominal;
+	std::string timezone; /* jobs.timezone; "" = the default zone */
 };
 
 struct StaggerReport {
 	std::vector<CollisionJob> jobs;                    /* the inputs whose schedule parses, in input order */
 	std::vector<std::string> schedule_texts;           /* parallel to jobs */
 	std::vector<std::optional<Instant>> last_nominals; /* parallel to jobs */
+	std::vector<std::string> timezones;                /* parallel to jobs: own zone, "" = the default */
 	std::vector<std::string> invalid;                  /* "name: reason" for inputs left out */
 	std::vector<CollisionPair> pairs;                  /* indices into jobs (AnalyzeStagger only) */
 };

@@ -39,7 +39,7 @@ Span MakeSpan(const std::vector<SimJob> &jobs, const SimOptions &options);
 class FireMemo {
 public:
 	explicit FireMemo(const Span &span) : span_(span) {}
-	/* The list of `schedule`, computed on first use; nullptr if interrupted while computing it. */
+	/* The list of `schedule` in `tz`, computed on first use; nullptr if interrupted while computing it. */
 	const std::vector<Instant> *Fires(const CronSchedule &schedule, const TimeZone &tz, InterruptCheck &check);
 
 private:

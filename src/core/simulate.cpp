@@ -71,7 +71,7 @@ MakeSpan(const std::vector<SimJob> &jobs, const SimOptions &options)
 const std::vector<Instant> *
 FireMemo::Fires(const CronSchedule &schedule, const TimeZone &tz, InterruptCheck &check)
 {
-	std::string key = ScheduleKey(schedule);
+	std::string key = ScheduleKey(schedule) + '\0' + tz.Name(); /* one list per schedule and zone */
 	const auto found = lists_.find(key);
 	if (found != lists_.end())
 		return &found->second;
@@ -146,7 +146,7 @@ AllWindows(const std::vector<SimJob> &jobs, const SimOptions &options, const Spa
 	sim::FireMemo memo(span);
 	windows.resize(jobs.size());
 	for (std::size_t i = 0; i < jobs.size(); i++) {
-		const std::vector<Instant> *fires = memo.Fires(jobs[i].schedule, options.tz, check);
+		const std::vector<Instant> *fires = memo.Fires(jobs[i].schedule, SimZone(jobs[i], options), check);
 		if (fires == nullptr || check.Step())
 			return false;
 		const int shift = AppliedOffset(jobs[i].schedule, jobs[i].offset, options.stagger_enabled);
@@ -395,8 +395,8 @@ JobRuns(const SimJob &job, const SimOptions &options)
 	InterruptCheck never(Interrupt{});
 	std::vector<RunWindow> windows;
 	const int shift = AppliedOffset(job.schedule, job.offset, options.stagger_enabled);
-	sim::MergedWindows(*memo.Fires(job.schedule, options.tz, never), shift, sim::ClampedDuration(job), span.from,
-	                   span.end, windows);
+	sim::MergedWindows(*memo.Fires(job.schedule, SimZone(job, options), never), shift, sim::ClampedDuration(job),
+	                   span.from, span.end, windows);
 	return windows;
 }
 

@@ -33,6 +33,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,15 +47,16 @@ constexpr std::int64_t kMaxSimDurationSeconds = 7 * 86400;
 struct SimJob {
 	std::int64_t jobid = 0;
 	std::string name;
-	CronSchedule schedule;    /* parsed nominal schedule */
-	int offset = 0;           /* current configured offset 0-59 */
-	int duration_seconds = 1; /* predicted run time, whole seconds (>= 1; callers round p95 up) */
-	bool pinned = false;      /* the optimiser keeps `offset` */
-	std::string group;        /* exclusive group key, "" for none; callers qualify it by role ("16384/referrals") */
+	CronSchedule schedule;      /* parsed nominal schedule */
+	int offset = 0;             /* current configured offset 0-59 */
+	int duration_seconds = 1;   /* predicted run time, whole seconds (>= 1; callers round p95 up) */
+	bool pinned = false;        /* the optimiser keeps `offset` */
+	std::string group;          /* exclusive group key, "" for none; callers qualify it by role ("16384/referrals") */
+	std::optional<TimeZone> tz; /* the zone its schedule is read in; nullopt: SimOptions::tz */
 };
 
 struct SimOptions {
-	TimeZone tz = TimeZone::Utc();
+	TimeZone tz = TimeZone::Utc();        /* the default zone: jobs without one of their own */
 	Instant from = 0;                     /* start of the horizon */
 	std::int64_t horizon_seconds = 86400; /* length of the horizon (>= 60) */
 	bool stagger_enabled = true;          /* offsets apply (as with job_stagger.enabled = on) */
@@ -82,6 +84,13 @@ struct SimResult {
 	std::vector<SimPair> pairs;              /* overlapping pairs, sorted by (first_overlap, index_a, index_b) */
 	bool pairs_truncated = false;            /* more than max_pairs pairs */
 };
+
+/* The zone a job's schedule is read in. */
+inline const TimeZone &
+SimZone(const SimJob &job, const SimOptions &options)
+{
+	return job.tz ? *job.tz : options.tz;
+}
 
 /* Whether the optimiser may move this schedule's offset (a 5-field cron schedule that can fire). */
 bool OffsetMovable(const CronSchedule &schedule);

@@ -59,10 +59,17 @@ AppendMore(std::size_t total, std::size_t shown, const char *what, const char *w
 
 /* The job table: a header and one row per job, each column padded to its longest value. */
 void
-AppendJobTable(const std::vector<SummaryJobLine> &all_jobs, std::size_t max_lines, std::string &out)
+AppendJobTable(const std::vector<SummaryJobLine> &all_jobs, std::size_t max_lines, const std::string &default_zone,
+               std::string &out)
 {
-	const std::vector<SummaryJobLine> jobs(
+	std::vector<SummaryJobLine> jobs(
 	    all_jobs.begin(), all_jobs.begin() + static_cast<std::ptrdiff_t>(std::min(max_lines, all_jobs.size())));
+	/* jobs of their own zone: the schedule column names the zone of every job */
+	const bool zoned =
+	    std::any_of(all_jobs.begin(), all_jobs.end(), [](const SummaryJobLine &job) { return !job.timezone.empty(); });
+	if (zoned)
+		for (SummaryJobLine &job : jobs)
+			job.schedule += " (" + (job.timezone.empty() ? default_zone : job.timezone) + ")";
 	const std::string headers[] = {"job", "schedule", "effective", "offset", "next fire (UTC)"};
 	std::size_t widths[] = {Width(headers[0]), Width(headers[1]), Width(headers[2]), Width(headers[3])};
 	for (const SummaryJobLine &job : jobs) {
@@ -159,7 +166,7 @@ FormatSummary(const SummaryInput &input)
 		out += "note: " + *input.auto_rollback_note + "\n";
 	out += Count(static_cast<std::int64_t>(input.jobs.size()), "active job", "active jobs") + "\n";
 	if (!input.jobs.empty())
-		AppendJobTable(input.jobs, input.max_job_lines, out);
+		AppendJobTable(input.jobs, input.max_job_lines, input.timezone, out);
 	AppendDistribution(input.distribution, out);
 	AppendCollisions(input.collisions, input.max_collision_lines, out);
 	AppendGroups(input.groups, out);

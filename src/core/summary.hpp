@@ -26,6 +26,7 @@ struct SummaryJobLine {
 	std::string effective_schedule; /* EffectiveScheduleText */
 	int offset = 0;
 	std::optional<Instant> next_fire; /* nullopt: never fires on its own (@reboot, impossible date) */
+	std::string timezone;             /* the job's own zone; "" = the summary's zone */
 };
 
 struct SummaryCollision {
@@ -76,6 +77,8 @@ struct SummaryInput {
  *   exclusive groups: 1               (only when there are groups)
  *     referrals (role alice): nightly [skip] at 30 0 * * * *, refresh [wait] at 45 0 3 * * *
  *     warning: ...                    (a line per pair of members firing at the same second)
+ * When some job has a zone of its own, every schedule is followed by the
+ * zone it is read in, e.g. "0 9 * * * (Asia/Kolkata)", "* * * * * (UTC)".
  * Columns are padded to their longest value (counted in UTF-8 characters).
  */
 std::string FormatSummary(const SummaryInput &input);

@@ -43,6 +43,7 @@ struct JobRows {
 	char **policies;
 	char **usernames;
 	Oid *roleids;
+	char **timezones; /* "" = job_stagger.timezone */
 };
 
 std::unique_ptr<JobMap> cache;                                    /* the cached jobs (valid while `cache_loaded`) */
@@ -66,14 +67,25 @@ ReadJobRows(bool last_nominal)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	JobRows rows = {};
-	const char *sql = last_nominal ? "SELECT j.jobid, j.job_name, j.schedule, j.offset_seconds,"
+	/* jobs.timezone since 0.7 of the SQL objects (this library also serves older ones until they are updated) */
+	const bool zones = JobsHaveTimezone();
+	const char *sql = last_nominal
+	                      ? (zones ? "SELECT j.jobid, j.job_name, j.schedule, j.offset_seconds,"
 	                                 " (SELECT r.nominal_at FROM job_stagger.job_run_details r WHERE r.jobid = j.jobid"
 	                                 "   ORDER BY r.scheduled_at DESC LIMIT 1),"
-	                                 " j.exclusive_group, j.group_policy, j.username, j.roleid"
+	                                 " j.exclusive_group, j.group_policy, j.username, j.roleid, j.timezone"
 	                                 " FROM job_stagger.jobs j WHERE j.active ORDER BY j.jobid"
+	                               : "SELECT j.jobid, j.job_name, j.schedule, j.offset_seconds,"
+	                                 " (SELECT r.nominal_at FROM job_stagger.job_run_details r WHERE r.jobid = j.jobid"
+	                                 "   ORDER BY r.scheduled_at DESC LIMIT 1),"
+	                                 " j.exclusive_group, j.group_policy, j.username, j.roleid, NULL::text"
+	                                 " FROM job_stagger.jobs j WHERE j.active ORDER BY j.jobid")
+	                      : (zones ? "SELECT jobid, job_name, schedule, offset_seconds, NULL::timestamptz,"
+	                                 " NULL::text, NULL::text, NULL::text, 0::oid, timezone"
+	                                 " FROM job_stagger.jobs WHERE active ORDER BY jobid"
 	                               : "SELECT jobid, job_name, schedule, offset_seconds, NULL::timestamptz,"
-	                                 " NULL::text, NULL::text, NULL::text, 0::oid"
-	                                 " FROM job_stagger.jobs WHERE active ORDER BY jobid";
+	                                 " NULL::text, NULL::text, NULL::text, 0::oid, NULL::text"
+	                                 " FROM job_stagger.jobs WHERE active ORDER BY jobid");
 	SPI_connect();
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "job_stagger: could not read job_stagger.jobs");
@@ -89,6 +101,7 @@ ReadJobRows(bool last_nominal)
 	rows.policies = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
 	rows.usernames = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
 	rows.roleids = static_cast<Oid *>(palloc0(sizeof(Oid) * (n + 1)));
+	rows.timezones = static_cast<char **>(palloc0(sizeof(char *) * (n + 1)));
 	for (int i = 0; i < n; i++) {
 		HeapTuple t = SPI_tuptable->vals[i];
 		TupleDesc d = SPI_tuptable->tupdesc;
@@ -101,6 +114,8 @@ ReadJobRows(bool last_nominal)
 		rows.has_last_nominal[i] = !isnull;
 		if (!isnull)
 			rows.last_nominals[i] = TimestampToInstant(DatumGetTimestampTz(last));
+		char *zone = SPI_getvalue(t, d, 10); /* NULL for a NULL value */
+		rows.timezones[i] = pstrdup(zone != nullptr ? zone : "");
 		char *group = SPI_getvalue(t, d, 6); /* NULL for a NULL value */
 		if (group != nullptr) {
 			rows.groups[i] = pstrdup(group);
@@ -173,12 +188,16 @@ DurationOf(std::int64_t jobid)
 
 /* One parsed entry (C++: call inside CallCpp). */
 CachedJob
-MakeEntry(int64 jobid, const char *name, const char *schedule, int offset)
+MakeEntry(int64 jobid, const char *name, const char *schedule, int offset, const char *zone_name)
 {
 	CachedJob job;
 	job.jobid = jobid;
 	job.name = name;
 	job.schedule_text = schedule;
+	job.timezone = zone_name != nullptr ? zone_name : "";
+	/* validated when written; a zone that no longer loads is read in the default zone */
+	if (!job.timezone.empty())
+		job.tz = core::TimeZone::Load(job.timezone);
 	core::ParseResult parsed = core::ParseSchedule(schedule);
 	job.schedule_ok = parsed.ok;
 	job.schedule = parsed.schedule;
@@ -195,7 +214,7 @@ FillMap(JobMap &map, const JobRows &rows, const core::Interrupt &interrupt)
 	for (int i = 0; i < rows.count; i++) {
 		if (check.Step())
 			return false;
-		CachedJob job = MakeEntry(rows.jobids[i], rows.names[i], rows.schedules[i], rows.offsets[i]);
+		CachedJob job = MakeEntry(rows.jobids[i], rows.names[i], rows.schedules[i], rows.offsets[i], rows.timezones[i]);
 		if (rows.has_last_nominal[i])
 			job.last_nominal = rows.last_nominals[i];
 		if (rows.groups[i] != nullptr)
@@ -222,6 +241,14 @@ JobsRelid()
 }
 
 } // namespace
+
+bool
+JobsHaveTimezone()
+{
+	Oid nsp = get_namespace_oid("job_stagger", true);
+	Oid relid = OidIsValid(nsp) ? get_relname_relid("jobs", nsp) : InvalidOid;
+	return OidIsValid(relid) && get_attnum(relid, "timezone") != InvalidAttrNumber;
+}
 
 const JobMap &
 ActiveJobs()
@@ -284,7 +311,7 @@ ActiveFireIndex(const std::map<std::string, int> &overrides, const char *overrid
 			if (check.Step())
 				return false;
 			if (job.schedule_ok)
-				index->Upsert(jobid, job.schedule_text, job.schedule, EffectiveOffset(job), DurationOf(jobid));
+				index->Upsert(jobid, job.schedule_text, job.schedule, EffectiveOffset(job), DurationOf(jobid), job.tz);
 		}
 		fire_index = std::move(index);
 		return true;
@@ -323,17 +350,19 @@ JobDurationSeconds(std::int64_t jobid)
 }
 
 void
-CacheNoteWritten(std::int64_t jobid, const char *name, const char *schedule, int offset, bool active)
+CacheNoteWritten(std::int64_t jobid, const char *name, const char *schedule, int offset, bool active,
+                 const char *zone_name)
 {
 	touched_in_xact = true;
 	if (!cache_loaded || GetUserId() != cache_user)
 		return;
 	CallCpp([&] {
 		if (active) {
-			CachedJob &job = (*cache)[jobid] = MakeEntry(jobid, name, schedule, offset);
+			CachedJob &job = (*cache)[jobid] = MakeEntry(jobid, name, schedule, offset, zone_name);
 			if (fire_index) {
 				if (job.schedule_ok)
-					fire_index->Upsert(jobid, job.schedule_text, job.schedule, EffectiveOffset(job), DurationOf(jobid));
+					fire_index->Upsert(jobid, job.schedule_text, job.schedule, EffectiveOffset(job), DurationOf(jobid),
+					                   job.tz);
 				else
 					fire_index->Remove(jobid);
 			}

@@ -39,11 +39,16 @@ struct CachedJob {
 	bool schedule_ok = false;
 	core::CronSchedule schedule;
 	int table_offset = 0;
+	std::string timezone;                      /* jobs.timezone; "" = job_stagger.timezone */
+	std::optional<core::TimeZone> tz;          /* `timezone` loaded; nullopt: the default zone */
 	std::optional<core::Instant> last_nominal; /* only from LoadJobsForSummary() */
 	std::optional<GroupOfJob> group;           /* only from ActiveJobsWithLastRun() */
 };
 
 using JobMap = std::map<std::int64_t, CachedJob>;
+
+/* Whether job_stagger.jobs has the timezone column (SQL objects 0.7 or later; this library serves older ones). */
+bool JobsHaveTimezone();
 
 /*
  * The active jobs visible to the current user, by jobid: the cache when it is
@@ -94,12 +99,14 @@ int JobDurationSeconds(std::int64_t jobid);
 /*
  * job_stagger.spread_offset(): the offset a job with this schedule gets when
  * none is given (0 for an invalid schedule); `exclude` is its own jobid (-1:
- * none). Defined in sql_collisions.cpp. May raise.
+ * none); `zone_name` the job's own zone (NULL or "": job_stagger.timezone).
+ * Defined in sql_collisions.cpp. May raise.
  */
-int SpreadOffset(const char *schedule, std::int64_t exclude);
+int SpreadOffset(const char *schedule, std::int64_t exclude, const char *zone_name = nullptr);
 
 /* Keep the cache in step with rows this backend wrote (AFTER ROW triggers). */
-void CacheNoteWritten(std::int64_t jobid, const char *name, const char *schedule, int offset, bool active);
+void CacheNoteWritten(std::int64_t jobid, const char *name, const char *schedule, int offset, bool active,
+                      const char *zone_name);
 void CacheNoteDeleted(std::int64_t jobid);
 void CacheInvalidate();
 

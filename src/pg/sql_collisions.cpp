@@ -62,8 +62,9 @@ ToInputs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list, js::core:
 		if (check.Step())
 			break;
 		auto o = overrides.find(job.name);
-		inputs.push_back(js::core::StaggerJobInput{
-		    jobid, job.name, job.schedule_text, o != overrides.end() ? o->second : job.table_offset, job.last_nominal});
+		inputs.push_back(js::core::StaggerJobInput{jobid, job.name, job.schedule_text,
+		                                           o != overrides.end() ? o->second : job.table_offset,
+		                                           job.last_nominal, job.timezone});
 	}
 	return inputs;
 }
@@ -94,8 +95,8 @@ ToCollisionJobs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list, in
 		if (jobid == exclude || !job.schedule_ok)
 			continue;
 		auto o = overrides.find(job.name);
-		out.push_back(
-		    js::core::CollisionJob{jobid, job.name, job.schedule, o != overrides.end() ? o->second : job.table_offset});
+		out.push_back(js::core::CollisionJob{jobid, job.name, job.schedule,
+		                                     o != overrides.end() ? o->second : job.table_offset, job.tz});
 	}
 	return out;
 }
@@ -106,21 +107,22 @@ ToCollisionJobs(const js::pg::JobMap &jobs, const js::pg::OverrideList &list, in
  * `check` stopped).
  */
 std::vector<js::core::CollisionJob>
-Candidates(const js::pg::JobMap &jobs, const std::map<std::string, int> &overrides,
-           const js::core::CronSchedule &schedule, int64 exclude, const js::core::TimeZone &tz, int64 now,
-           js::core::InterruptCheck &check)
+Candidates(const js::pg::JobMap &jobs, const std::map<std::string, int> &overrides, const js::core::CollisionJob &mine,
+           const js::core::TimeZone &tz, int64 now, js::core::InterruptCheck &check)
 {
-	const bool gaps = js::core::ZoneHasSpringGaps(tz, now);
-	std::vector<js::core::CollisionJob> out;
+	std::vector<js::core::CollisionJob> all;
 	for (const auto &[jobid, job] : jobs) {
 		if (check.Step())
 			break;
-		if (jobid == exclude || !job.schedule_ok || !js::core::MightMeetPair(job.schedule, schedule, gaps))
+		if (jobid == mine.jobid || !job.schedule_ok)
 			continue;
 		auto o = overrides.find(job.name);
-		out.push_back(
-		    js::core::CollisionJob{jobid, job.name, job.schedule, o != overrides.end() ? o->second : job.table_offset});
+		all.push_back(js::core::CollisionJob{jobid, job.name, job.schedule,
+		                                     o != overrides.end() ? o->second : job.table_offset, job.tz});
 	}
+	std::vector<js::core::CollisionJob> out;
+	for (std::size_t k : js::core::MightMeet(all, mine.schedule, tz, now, mine.tz))
+		out.push_back(std::move(all[k]));
 	return out;
 }
 
@@ -158,7 +160,7 @@ FillFreeOffset(const std::vector<js::core::CollisionJob> &others, const js::core
                const js::core::TimeZone &tz, int64 now, const js::core::Interrupt &interrupt, JobReport &out)
 {
 	js::core::Cancellable<js::core::FreeOffset> result =
-	    js::core::NearestFreeOffset(others, job.schedule, job.offset, tz, now, interrupt);
+	    js::core::NearestFreeOffset(others, job.schedule, job.offset, tz, now, interrupt, job.tz);
 	if (result.cancelled)
 		return false;
 	const js::core::FreeOffset &free = result.value;
@@ -201,9 +203,9 @@ ReportOne(const js::pg::JobMap &map, const std::map<std::string, int> &overrides
           const js::core::TimeZone &tz, int64 now, js::core::InterruptCheck &check, JobReport &out)
 {
 	const js::core::Interrupt &interrupt = check.Source();
-	std::vector<js::core::CollisionJob> others = Candidates(map, overrides, job.schedule, job.jobid, tz, now, check);
+	std::vector<js::core::CollisionJob> others = Candidates(map, overrides, job, tz, now, check);
 	js::core::Cancellable<std::vector<std::size_t>> colliding =
-	    js::core::CollidingJobs(others, job.schedule, job.offset, true, tz, now, interrupt);
+	    js::core::CollidingJobs(others, job.schedule, job.offset, true, tz, now, interrupt, job.tz);
 	if (check.Stopped() || colliding.cancelled)
 		return false;
 	std::vector<std::string> names;
@@ -243,7 +245,7 @@ BuildJobReports(const js::pg::JobMap &map, const js::pg::OverrideList &list, con
 			const js::pg::CachedJob &cached = it->second;
 			auto o = overrides.find(cached.name);
 			js::core::CollisionJob job{cached.jobid, cached.name, cached.schedule,
-			                           o != overrides.end() ? o->second : cached.table_offset};
+			                           o != overrides.end() ? o->second : cached.table_offset, cached.tz};
 			JobReport &out = reports[(*count)++];
 			out.jobid = job.jobid;
 			out.name = js::pg::PallocCopy(job.name);
@@ -285,7 +287,7 @@ AutoRollbackNote()
 namespace js::pg {
 
 int
-SpreadOffset(const char *schedule, std::int64_t exclude)
+SpreadOffset(const char *schedule, std::int64_t exclude, const char *zone_name)
 {
 	JudgeInputs &in = PrepareJudgeInputs(schedule);
 	if (!in.parsed.ok)
@@ -293,7 +295,12 @@ SpreadOffset(const char *schedule, std::int64_t exclude)
 	core::FireIndex &index = ActiveFireIndex(in.overrides, in.overrides_text.c_str(), *in.tz, in.now);
 	int duration = JobDurationSeconds(exclude);
 	int offset = 0;
-	CallCpp([&] { offset = index.Place(schedule, in.parsed.schedule, duration, exclude); });
+	CallCpp([&] {
+		/* validated by the caller (the jobs trigger); one that does not load is read in the default zone */
+		const std::optional<core::TimeZone> own =
+		    zone_name != nullptr && zone_name[0] != '\0' ? core::TimeZone::Load(zone_name) : std::nullopt;
+		offset = index.Place(schedule, in.parsed.schedule, duration, exclude, own);
+	});
 	return offset;
 }
 

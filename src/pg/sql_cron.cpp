@@ -7,6 +7,7 @@
  */
 #include "pg/sql_cron.hpp"
 #include "core/cron.hpp"
+#include "core/report.hpp"
 #include "pg/bridge.hpp"
 #include "pg/guc.hpp"
 
@@ -88,12 +89,14 @@ ParseToInfo(const char *text)
  * CallCpp.
  */
 int
-NextRunsChunk(const char *schedule, int64 after, int want, int64 *out)
+NextRunsChunk(const char *schedule, const char *zone, int64 after, int want, int64 *out)
 {
 	int count = 0;
 	js::pg::CallCpp([&] {
 		js::core::ParseResult r = js::core::ParseSchedule(schedule);
-		js::core::TimeZone tz = js::pg::CurrentTimeZone();
+		/* `zone` was checked (CheckTimeZone); NULL: job_stagger.timezone */
+		std::optional<js::core::TimeZone> own = zone != nullptr ? js::core::TimeZone::Load(zone) : std::nullopt;
+		js::core::TimeZone tz = own ? *own : js::pg::CurrentTimeZone();
 		int64 t = after;
 		while (count < want) {
 			std::optional<js::core::Instant> next = js::core::NextFire(r.schedule, t, tz);
@@ -148,13 +151,16 @@ CheckSchedule(const char *schedule)
 extern "C" {
 
 PG_FUNCTION_INFO_V1(job_stagger_next_runs);
+PG_FUNCTION_INFO_V1(job_stagger_next_fire);
 PG_FUNCTION_INFO_V1(job_stagger_describe);
 PG_FUNCTION_INFO_V1(job_stagger_check_schedule);
 PG_FUNCTION_INFO_V1(job_stagger_schedule_info);
 
 /*
- * stagger_next_runs(schedule text, after timestamptz, n integer) RETURNS SETOF timestamptz
- * The next n fire instants strictly after `after`, in job_stagger.timezone.
+ * stagger_next_runs(schedule text, after timestamptz, n integer, timezone text DEFAULT '')
+ *   RETURNS SETOF timestamptz
+ * The next n fire instants strictly after `after`, in `timezone` ('':
+ * job_stagger.timezone; the 0.1-0.6 declaration has no fourth argument).
  * Computed kNextRunsChunk at a time into a fixed buffer and appended to the
  * tuplestore (which spills to disk past work_mem), with
  * CHECK_FOR_INTERRUPTS() between chunks: memory stays bounded and a huge n
@@ -163,6 +169,11 @@ PG_FUNCTION_INFO_V1(job_stagger_schedule_info);
 Datum
 job_stagger_next_runs(PG_FUNCTION_ARGS)
 {
+	char *zone = PG_NARGS() > 3 ? text_to_cstring(PG_GETARG_TEXT_PP(3)) : nullptr;
+	if (zone != nullptr && zone[0] == '\0')
+		zone = nullptr;
+	if (zone != nullptr)
+		js::pg::CheckTimeZone(zone);
 	char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	TimestampTz after = PG_GETARG_TIMESTAMPTZ(1);
 	int32 n = PG_GETARG_INT32(2);
@@ -181,7 +192,7 @@ job_stagger_next_runs(PG_FUNCTION_ARGS)
 	while (done < n) {
 		CHECK_FOR_INTERRUPTS();
 		int want = Min(n - done, kNextRunsChunk);
-		int got = NextRunsChunk(schedule, t, want, instants);
+		int got = NextRunsChunk(schedule, zone, t, want, instants);
 		for (int i = 0; i < got; i++) {
 			Datum value = TimestampTzGetDatum(js::pg::InstantToTimestamp(instants[i]));
 			bool isnull = false;
@@ -194,6 +205,56 @@ job_stagger_next_runs(PG_FUNCTION_ARGS)
 	}
 	pfree(instants);
 	return (Datum)0;
+}
+
+/*
+ * job_stagger.next_fire(schedule text, offset_seconds integer, timezone text,
+ *   last_nominal timestamptz, after timestamptz) RETURNS timestamptz (STRICT)
+ * The next effective fire instant after `after` of a job with this schedule,
+ * configured offset and zone ('': job_stagger.timezone), as the scheduler
+ * computes it (core::NextEffectiveFire): the offset applies when
+ * job_stagger.enabled is on and the schedule has 5 fields, and a slot whose
+ * nominal instant is not after `last_nominal` (the job's last slot;
+ * '-infinity': none) is not repeated. NULL when the job never fires on its
+ * own (@reboot, an impossible date) and for input the scheduler would not
+ * run (a schedule that does not parse, an offset outside 0-59, an unknown
+ * zone, an infinite `after`): the job_status view calls it for every job and
+ * must not fail.
+ */
+Datum
+job_stagger_next_fire(PG_FUNCTION_ARGS)
+{
+	char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int32 offset = PG_GETARG_INT32(1);
+	char *zone = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (zone[0] == '\0')
+		zone = nullptr;
+	TimestampTz last = PG_GETARG_TIMESTAMPTZ(3);
+	bool has_last = !TIMESTAMP_NOT_FINITE(last);
+	TimestampTz after = PG_GETARG_TIMESTAMPTZ(4);
+	if (offset < 0 || offset > 59 || TIMESTAMP_NOT_FINITE(after))
+		PG_RETURN_NULL();
+	bool enabled = js::pg::guc_enabled;
+	int64 after_s = js::pg::TimestampToInstant(after);
+	int64 last_s = has_last ? js::pg::TimestampToInstant(last) : 0;
+	bool found = false;
+	int64 next = 0;
+	js::pg::CallCpp([&] {
+		js::core::ParseResult r = js::core::ParseSchedule(schedule);
+		if (!r.ok)
+			return;
+		std::optional<js::core::TimeZone> tz =
+		    zone != nullptr ? js::core::TimeZone::Load(zone) : std::optional(js::pg::CurrentTimeZone());
+		if (!tz)
+			return;
+		std::optional<js::core::Instant> t = js::core::NextEffectiveFire(
+		    r.schedule, offset, enabled, *tz, after_s, has_last ? std::optional(last_s) : std::nullopt);
+		found = t.has_value();
+		next = t.value_or(0);
+	});
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(js::pg::InstantToTimestamp(next));
 }
 
 /* stagger_describe(schedule text) RETURNS text */

@@ -12,4 +12,7 @@ namespace js::pg {
 /* ERROR if the schedule does not parse; NOTICE if it is valid but can never fire. */
 void CheckSchedule(const char *schedule);
 
+/* ERROR unless `zone` (a NUL-terminated name) is an IANA zone core::TimeZone loads (sql_validate.cpp). */
+void CheckTimeZone(const char *zone);
+
 } // namespace js::pg

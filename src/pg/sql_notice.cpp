@@ -164,6 +164,7 @@ struct RowData {
 	bool active;
 	int offset;
 	char *schedule;
+	char *timezone; /* "" = job_stagger.timezone */
 };
 
 /* The rows of a transition table (palloc'd; NULL columns make a row inactive: the table forbids them). */
@@ -175,6 +176,7 @@ ReadRows(Tuplestorestate *store, TupleDesc desc, int *count)
 		return nullptr;
 	int n_jobid = SPI_fnumber(desc, "jobid"), n_active = SPI_fnumber(desc, "active");
 	int n_offset = SPI_fnumber(desc, "offset_seconds"), n_schedule = SPI_fnumber(desc, "schedule");
+	int n_zone = SPI_fnumber(desc, "timezone"); /* 0.7 */
 	int capacity = 64;
 	RowData *rows = static_cast<RowData *>(palloc(sizeof(RowData) * capacity));
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
@@ -198,6 +200,9 @@ ReadRows(Tuplestorestate *store, TupleDesc desc, int *count)
 		r.active = !null_active && DatumGetBool(active) && !null_offset && !null_schedule;
 		r.offset = null_offset ? -1 : DatumGetInt32(offset);
 		r.schedule = null_schedule ? pstrdup("") : TextDatumGetCString(schedule);
+		bool null_zone = true;
+		Datum zone = n_zone > 0 ? slot_getattr(slot, n_zone, &null_zone) : (Datum)0;
+		r.timezone = null_zone ? pstrdup("") : TextDatumGetCString(zone);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	return rows;
@@ -231,7 +236,8 @@ JobsToJudge(TriggerData *trig, int *count)
 		if (old != nullptr) {
 			RowData key = n;
 			const RowData *o = static_cast<const RowData *>(bsearch(&key, old, n_old, sizeof(RowData), CompareRows));
-			if (o == nullptr || (o->active && strcmp(o->schedule, n.schedule) == 0 && o->offset == n.offset))
+			if (o == nullptr || (o->active && strcmp(o->schedule, n.schedule) == 0 && o->offset == n.offset &&
+			                     strcmp(o->timezone, n.timezone) == 0))
 				continue;
 		}
 		ids[(*count)++] = n.jobid;
@@ -261,8 +267,8 @@ JudgeJob(js::core::FireIndex &index, const js::pg::JobMap &jobs, const std::map<
 	auto o = overrides.find(job.name);
 	const int offset = o != overrides.end() ? o->second : job.table_offset;
 	if (!show)
-		return index.CollidingCount(job.schedule_text, job.schedule, offset, jobid, 1) > 0;
-	const std::vector<std::int64_t> colliding = index.Colliding(job.schedule_text, job.schedule, offset, jobid);
+		return index.CollidingCount(job.schedule_text, job.schedule, offset, jobid, 1, job.tz) > 0;
+	const std::vector<std::int64_t> colliding = index.Colliding(job.schedule_text, job.schedule, offset, jobid, job.tz);
 	if (colliding.empty())
 		return false;
 	std::string names;
@@ -279,7 +285,7 @@ JudgeJob(js::core::FireIndex &index, const js::pg::JobMap &jobs, const std::map<
 	if (!shiftable) {
 		hint = "Offsets move only 5-field schedules; change the seconds of this one instead.";
 	} else {
-		const js::core::FreeOffset free = index.NearestFree(job.schedule_text, job.schedule, offset, jobid);
+		const js::core::FreeOffset free = index.NearestFree(job.schedule_text, job.schedule, offset, jobid, job.tz);
 		if (free.free_offset) {
 			hint = "The nearest free offset is " + std::to_string(*free.free_offset) + ": SELECT stagger_set_offset(" +
 			       "%L" + ", " + std::to_string(*free.free_offset) + ");";

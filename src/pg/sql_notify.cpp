@@ -102,8 +102,9 @@ Datum
 job_stagger_note_job(PG_FUNCTION_ARGS)
 {
 	EnsureCallbacks();
+	/* (0.2 signature, no zone: the next reload of the cache reads it) */
 	js::pg::CacheNoteWritten(PG_GETARG_INT64(0), text_to_cstring(PG_GETARG_TEXT_PP(1)),
-	                         text_to_cstring(PG_GETARG_TEXT_PP(2)), PG_GETARG_INT32(3), PG_GETARG_BOOL(4));
+	                         text_to_cstring(PG_GETARG_TEXT_PP(2)), PG_GETARG_INT32(3), PG_GETARG_BOOL(4), nullptr);
 	PG_RETURN_VOID();
 }
 
@@ -149,9 +150,13 @@ job_stagger_jobs_note_rows(PG_FUNCTION_ARGS)
 	bool active_null = isnull;
 	char *name = SPI_getvalue(row, desc, SPI_fnumber(desc, "job_name"));
 	char *schedule = SPI_getvalue(row, desc, SPI_fnumber(desc, "schedule"));
+	/* jobs.timezone (0.7): NULL = job_stagger.timezone; absent before 0.7 */
+	int zone_column = SPI_fnumber(desc, "timezone");
+	char *zone_name = zone_column > 0 ? SPI_getvalue(row, desc, zone_column) : nullptr;
 	/* The table's constraints forbid NULLs; note_job() is STRICT, so such a row was never noted either. */
 	if (!jobid_null && !offset_null && !active_null && name != nullptr && schedule != nullptr)
-		js::pg::CacheNoteWritten(DatumGetInt64(jobid), name, schedule, DatumGetInt32(offset), DatumGetBool(active));
+		js::pg::CacheNoteWritten(DatumGetInt64(jobid), name, schedule, DatumGetInt32(offset), DatumGetBool(active),
+		                         zone_name);
 	return PointerGetDatum(nullptr);
 }
 

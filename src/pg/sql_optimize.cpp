@@ -21,6 +21,7 @@
 #include "core/stagger.hpp"
 #include "pg/bridge.hpp"
 #include "pg/guc.hpp"
+#include "pg/job_cache.hpp"
 #include "pg/overrides.hpp"
 
 #include <algorithm>
@@ -69,6 +70,7 @@ struct OptRow {
 	Oid roleid;
 	char *group; /* nullptr: none */
 	int duration;
+	char *timezone; /* nullptr: job_stagger.timezone */
 };
 
 struct OptRows {
@@ -112,11 +114,14 @@ struct SecondRow {
 OptRows
 ReadOptRows()
 {
+	/* jobs.timezone since 0.7 of the SQL objects */
 	const char *sql =
-	    "SELECT j.jobid, j.job_name, j.username, j.schedule, j.offset_seconds, j.offset_pinned, j.roleid,"
-	    " j.exclusive_group, pg_catalog.ceil(EXTRACT(epoch FROM d.estimate))::pg_catalog.int8"
-	    " FROM job_stagger.jobs j LEFT JOIN job_stagger.job_durations() d ON d.jobid OPERATOR(pg_catalog.=) j.jobid"
-	    " WHERE j.active ORDER BY j.jobid";
+	    psprintf("SELECT j.jobid, j.job_name, j.username, j.schedule, j.offset_seconds, j.offset_pinned, j.roleid,"
+	             " j.exclusive_group, pg_catalog.ceil(EXTRACT(epoch FROM d.estimate))::pg_catalog.int8, %s"
+	             " FROM job_stagger.jobs j"
+	             " LEFT JOIN job_stagger.job_durations() d ON d.jobid OPERATOR(pg_catalog.=) j.jobid"
+	             " WHERE j.active ORDER BY j.jobid",
+	             js::pg::JobsHaveTimezone() ? "j.timezone" : "NULL::pg_catalog.text");
 	MemoryContext caller = CurrentMemoryContext;
 	SPI_connect();
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
@@ -141,6 +146,8 @@ ReadOptRows()
 		r.group = group != nullptr ? pstrdup(group) : nullptr;
 		int64 secs = DatumGetInt64(SPI_getbinval(t, d, 9, &isnull));
 		r.duration = static_cast<int>(isnull ? 1 : Max(1, Min(secs, js::core::kMaxSimDurationSeconds)));
+		char *zone = SPI_getvalue(t, d, 10);
+		r.timezone = zone != nullptr ? pstrdup(zone) : nullptr;
 	}
 	out.count = n;
 	MemoryContextSwitchTo(old);
@@ -189,6 +196,9 @@ BuildSimInput(const OptRows &in, const js::pg::OverrideList &overrides, OptOut *
 		job.pinned = !slot.movable;
 		if (r.group != nullptr)
 			job.group = std::to_string(r.roleid) + "/" + r.group;
+		/* validated when written; a zone that no longer loads is read in the default zone */
+		if (r.timezone != nullptr)
+			job.tz = js::core::TimeZone::Load(r.timezone);
 		sim.jobs.push_back(std::move(job));
 		sim.row_of.push_back(i);
 	}

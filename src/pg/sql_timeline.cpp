@@ -238,6 +238,7 @@ SimJobs(const js::pg::JobMap &jobs, const js::pg::OverrideList &overrides, const
 		sim.jobid = jobid;
 		sim.name = job.name;
 		sim.schedule = job.schedule;
+		sim.tz = job.tz;
 		auto o = offsets.find(job.name);
 		sim.offset = o != offsets.end() ? o->second : job.table_offset;
 		auto d = seconds.find(jobid);

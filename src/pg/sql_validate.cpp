@@ -442,6 +442,16 @@ SPIPlanPtr schedule_plan = nullptr;
 
 } // namespace
 
+namespace js::pg {
+
+void
+CheckTimeZone(const char *zone)
+{
+	CheckTimeZoneName(cstring_to_text(zone));
+}
+
+} // namespace js::pg
+
 extern "C" {
 
 PG_FUNCTION_INFO_V1(job_stagger_jobs_validate);
@@ -525,7 +535,8 @@ job_stagger_jobs_validate(PG_FUNCTION_ARGS)
 	if (row.Null(c.offset_seconds)) {
 		/* job_stagger.spread_offset(schedule, jobid) */
 		int64 exclude = row.Null(c.jobid) ? -1 : DatumGetInt64(row.Get(c.jobid));
-		row.Set(c.offset_seconds, Int32GetDatum(js::pg::SpreadOffset(row.Cstring(c.schedule), exclude)));
+		const char *zone = row.Null(c.timezone) ? nullptr : row.Cstring(c.timezone);
+		row.Set(c.offset_seconds, Int32GetDatum(js::pg::SpreadOffset(row.Cstring(c.schedule), exclude, zone)));
 	}
 	Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	if (!update) {

@@ -210,7 +210,7 @@ ReloadJobs(TimestampTz since)
 		for (int i = 0; i < count; i++) {
 			const JobRowData &r = rows[i];
 			jobs.push_back(JobRow{r.jobid, r.name, r.schedule, r.command, r.database, r.username, r.roleid, r.offset,
-			                      r.overlap, r.timeout_ms, r.exclusive_group, r.group_policy});
+			                      r.overlap, r.timeout_ms, r.exclusive_group, r.group_policy, r.timezone});
 		}
 		std::vector<std::string> bad;
 		Model().SetJobs(std::move(jobs), since_secs, &bad);

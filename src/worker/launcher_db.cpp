@@ -150,14 +150,18 @@ ExtensionInstalled()
 JobRowData *
 LoadJobs(MemoryContext mcxt, int *count)
 {
-	const char *sql =
+	/* jobs.timezone since 0.7 of the SQL objects (before ALTER EXTENSION UPDATE every job has the default) */
+	Oid relid = get_relname_relid("jobs", get_namespace_oid("job_stagger", false));
+	bool zones = get_attnum(relid, "timezone") != InvalidAttrNumber;
+	const char *sql = psprintf(
 	    "SELECT jobid, job_name, schedule, command, database, username, roleid, offset_seconds,"
 	    " CASE WHEN overlap OPERATOR(pg_catalog.=) 'queue' THEN 1"
 	    " WHEN overlap OPERATOR(pg_catalog.=) 'allow' THEN 2 ELSE 0 END,"
 	    " COALESCE(LEAST(pg_catalog.ceil(EXTRACT(epoch FROM timeout) OPERATOR(pg_catalog.*) 1000), 2147483647),"
 	    " 0)::pg_catalog.int4,"
-	    " COALESCE(exclusive_group, ''), (group_policy OPERATOR(pg_catalog.=) 'wait')::pg_catalog.int4"
-	    " FROM job_stagger.jobs WHERE active ORDER BY jobid";
+	    " COALESCE(exclusive_group, ''), (group_policy OPERATOR(pg_catalog.=) 'wait')::pg_catalog.int4,"
+	    " %s FROM job_stagger.jobs WHERE active ORDER BY jobid",
+	    zones ? "COALESCE(timezone, '')" : "''::pg_catalog.text");
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "job_stagger: could not read job_stagger.jobs");
 	*count = static_cast<int>(SPI_processed);
@@ -178,6 +182,7 @@ LoadJobs(MemoryContext mcxt, int *count)
 		r->timeout_ms = GetInt32(t, desc, 10);
 		r->exclusive_group = GetText(t, desc, 11, mcxt);
 		r->group_policy = GetInt32(t, desc, 12);
+		r->timezone = GetText(t, desc, 13, mcxt);
 	}
 	return rows;
 }

@@ -71,6 +71,7 @@ struct JobRowData {
 	int timeout_ms;
 	char *exclusive_group; /* "" = none */
 	int group_policy;      /* core::GroupPolicy */
+	char *timezone;        /* jobs.timezone; "" = job_stagger.timezone */
 };
 
 /* One pool sample; client_backends and conn_pool_pct are filled in by InsertPoolSample. */

@@ -26,7 +26,7 @@ constexpr std::int64_t kDay = 86400;
 CollisionJob
 Job(const std::string &text, int offset)
 {
-	return CollisionJob{0, text, MustParse(text), offset};
+	return CollisionJob{0, text, MustParse(text), offset, std::nullopt};
 }
 
 /* One pair: does it collide, and if so where first and how often that day. */
@@ -451,7 +451,7 @@ SpreadJob(std::int64_t id, const std::string &text, int offset)
 {
 	ParseResult parsed = ParseSchedule(text);
 	EXPECT_TRUE(parsed.ok) << text;
-	return CollisionJob{id, "job" + std::to_string(id), parsed.schedule, offset};
+	return CollisionJob{id, "job" + std::to_string(id), parsed.schedule, offset, std::nullopt};
 }
 
 /* New every-minute jobs get offsets one by one: they spread over the minute, avoiding :00, never colliding. */
@@ -518,7 +518,7 @@ TEST(MightMeet, IsASupersetOfTheRealCollisions)
 		for (std::size_t i = 0; i < shapes.size(); i++)
 			for (int offset : {0, 5, 30})
 				jobs.push_back(CollisionJob{static_cast<std::int64_t>(jobs.size()), shapes[i],
-				                            ParseSchedule(shapes[i]).schedule, offset});
+				                            ParseSchedule(shapes[i]).schedule, offset, std::nullopt});
 		for (std::size_t j = 0; j < jobs.size(); j++) {
 			std::vector<CollisionJob> others = jobs;
 			others.erase(others.begin() + static_cast<std::ptrdiff_t>(j));

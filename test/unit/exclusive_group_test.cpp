@@ -136,11 +136,11 @@ TEST(ExclusiveGroup, SimulatedWaitersNeverOverlapAndStartInDueOrder)
 /* The summary's groups: keyed by role and name; warnings only for members of one group firing together. */
 TEST(ExclusiveGroup, SummaryGroupsAreKeyedByRoleAndWarnOnSameSecond)
 {
-	std::vector<StaggerJobInput> inputs = {{1, "a", "30 * * * * *", 0, std::nullopt},
-	                                       {2, "b", "30 * * * * *", 0, std::nullopt},
-	                                       {3, "c", "30 * * * * *", 0, std::nullopt},
-	                                       {4, "d", "30 * * * * *", 0, std::nullopt},
-	                                       {5, "e", "40 * * * * *", 0, std::nullopt}};
+	std::vector<StaggerJobInput> inputs = {{1, "a", "30 * * * * *", 0, std::nullopt, ""},
+	                                       {2, "b", "30 * * * * *", 0, std::nullopt, ""},
+	                                       {3, "c", "30 * * * * *", 0, std::nullopt, ""},
+	                                       {4, "d", "30 * * * * *", 0, std::nullopt, ""},
+	                                       {5, "e", "40 * * * * *", 0, std::nullopt, ""}};
 	const Instant now = 1'700'000'000;
 	StaggerReport report = AnalyzeStagger(inputs, true, TimeZone::Utc(), now);
 	SummaryInput summary = SummarizeStagger(report, true, TimeZone::Utc(), now);

@@ -58,7 +58,7 @@ Others(const std::vector<RandomJob> &jobs, const CronSchedule &schedule, std::in
 	std::vector<CollisionJob> all;
 	for (const RandomJob &j : jobs)
 		if (j.jobid != exclude)
-			all.push_back(CollisionJob{j.jobid, j.text, MustParse(j.text), j.offset});
+			all.push_back(CollisionJob{j.jobid, j.text, MustParse(j.text), j.offset, std::nullopt});
 	std::vector<CollisionJob> out;
 	for (std::size_t k : MightMeet(all, schedule, tz, from))
 		out.push_back(all[k]);
@@ -230,7 +230,7 @@ TEST(FireIndex, PlaceMatchesBruteForce)
 				Seconds cover{}, load{};
 				std::vector<CollisionJob> others;
 				for (const RandomJob &j : jobs) {
-					const CollisionJob cj{j.jobid, j.text, MustParse(j.text), j.offset};
+					const CollisionJob cj{j.jobid, j.text, MustParse(j.text), j.offset, std::nullopt};
 					if (MightMeet({cj}, schedule, tz, from).empty())
 						continue;
 					others.push_back(cj);

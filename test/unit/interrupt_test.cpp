@@ -51,7 +51,7 @@ ManyJobs(int n)
 	std::vector<CollisionJob> jobs;
 	for (int i = 0; i < n; i++) {
 		const std::string text = i % 3 == 0 ? "* * * * *" : std::to_string(i % 60) + " * * * *";
-		jobs.push_back(CollisionJob{i, "job" + std::to_string(i), MustParse(text), i % 7});
+		jobs.push_back(CollisionJob{i, "job" + std::to_string(i), MustParse(text), i % 7, std::nullopt});
 	}
 	return jobs;
 }
@@ -162,7 +162,7 @@ TEST(Interrupt, AnalyzeAndSummarizeStagger)
 {
 	std::vector<StaggerJobInput> inputs;
 	for (int i = 0; i < 400; i++)
-		inputs.push_back(StaggerJobInput{i, "job" + std::to_string(i), i % 2 ? "* * * * *" : "*/5 * * * *", 0, {}});
+		inputs.push_back(StaggerJobInput{i, "job" + std::to_string(i), i % 2 ? "* * * * *" : "*/5 * * * *", 0, {}, ""});
 	for (const std::int64_t k : {1, 3}) {
 		CountingPoll poll{k};
 		const auto r = AnalyzeStagger(inputs, false, TimeZone::Utc(), kFrom, poll.AsInterrupt());

@@ -23,7 +23,7 @@ Job(std::int64_t id, const std::string &text, int offset = 0)
 {
 	ParseResult parsed = ParseSchedule(text);
 	EXPECT_TRUE(parsed.ok) << text << ": " << parsed.error;
-	return PlannerJob{id, parsed.schedule, offset};
+	return PlannerJob{id, parsed.schedule, offset, std::nullopt};
 }
 
 PlannerSettings

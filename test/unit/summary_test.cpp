@@ -18,10 +18,10 @@ TEST(FormatSummary, EnabledCollisionFree)
 	SummaryInput in;
 	in.stagger_enabled = true;
 	in.timezone = "UTC";
-	in.jobs = {{"backup", "0 3 * * *", "45 0 3 * * *", 45, Utc(2026, 11, 29, 3, 0, 45)},
-	           {"reports", "*/5 * * * *", "20 */5 * * * *", 20, Utc(2026, 11, 28, 12, 5, 20)},
-	           {"hourly_sync", "0 * * * *", "5 0 * * * *", 5, Utc(2026, 11, 28, 13, 0, 5)},
-	           {"on_start", "@reboot", "@reboot", 0, std::nullopt}};
+	in.jobs = {{"backup", "0 3 * * *", "45 0 3 * * *", 45, Utc(2026, 11, 29, 3, 0, 45), ""},
+	           {"reports", "*/5 * * * *", "20 */5 * * * *", 20, Utc(2026, 11, 28, 12, 5, 20), ""},
+	           {"hourly_sync", "0 * * * *", "5 0 * * * *", 5, Utc(2026, 11, 28, 13, 0, 5), ""},
+	           {"on_start", "@reboot", "@reboot", 0, std::nullopt, ""}};
 	in.distribution[5] = 1;
 	in.distribution[20] = 1;
 	in.distribution[45] = 1;
@@ -43,9 +43,9 @@ TEST(FormatSummary, DisabledWithCollisionsAndNote)
 	in.timezone = "Europe/Berlin";
 	in.auto_rollback_note = "staggering was turned off automatically after 3 failed runs";
 	/* "vacuum_é" is 8 characters but 9 bytes: padding counts characters */
-	in.jobs = {{"vacuum_é", "* * * * *", "* * * * *", 5, Utc(2026, 11, 28, 12, 3)},
-	           {"b", "*/5 * * * *", "*/5 * * * *", 40, Utc(2026, 11, 28, 12, 5)},
-	           {"c", "0 * * * *", "0 * * * *", 1, Utc(2026, 11, 28, 13)}};
+	in.jobs = {{"vacuum_é", "* * * * *", "* * * * *", 5, Utc(2026, 11, 28, 12, 3), ""},
+	           {"b", "*/5 * * * *", "*/5 * * * *", 40, Utc(2026, 11, 28, 12, 5), ""},
+	           {"c", "0 * * * *", "0 * * * *", 1, Utc(2026, 11, 28, 13), ""}};
 	in.distribution[0] = 3;
 	in.collisions = {{"vacuum_é", "b", 0, Utc(2026, 11, 28, 12, 5), 288},
 	                 {"vacuum_é", "c", 0, Utc(2026, 11, 28, 13), 24}};
@@ -79,8 +79,8 @@ TEST(FormatSummary, SingularForms)
 	SummaryInput in;
 	in.stagger_enabled = true;
 	in.timezone = "UTC";
-	in.jobs = {{"a", "* * * * *", "7 * * * * *", 7, Utc(2026, 11, 28, 0, 1, 7)},
-	           {"b", "7 seconds", "7 seconds", 123, Utc(2026, 11, 28, 0, 0, 3)}};
+	in.jobs = {{"a", "* * * * *", "7 * * * * *", 7, Utc(2026, 11, 28, 0, 1, 7), ""},
+	           {"b", "7 seconds", "7 seconds", 123, Utc(2026, 11, 28, 0, 0, 3), ""}};
 	in.distribution.fill(1);
 	in.distribution[7] = 2;
 	in.collisions = {{"a", "b", 7, Utc(2026, 11, 28, 0, 3, 7), 206}};
@@ -113,7 +113,7 @@ TEST(FormatSummary, CutsLongListsForTheLog)
 	in.stagger_enabled = true;
 	in.timezone = "UTC";
 	for (int i = 0; i < 5; i++)
-		in.jobs.push_back(SummaryJobLine{"j" + std::to_string(i), "* * * * *", "7 * * * * *", 7, 1772445607});
+		in.jobs.push_back(SummaryJobLine{"j" + std::to_string(i), "* * * * *", "7 * * * * *", 7, 1772445607, ""});
 	in.distribution[7] = 5;
 	for (int i = 1; i < 5; i++)
 		in.collisions.push_back(SummaryCollision{"j0", "j" + std::to_string(i), 7, 1772445607, 1440});
