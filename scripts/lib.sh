@@ -25,9 +25,13 @@ js_as_root() {
 }
 
 # Runs a command as the owner of the throwaway clusters: postgres when we are
-# root (initdb and postgres refuse to run as root), else ourselves.
+# root (initdb and postgres refuse to run as root), else ourselves. As postgres
+# it runs from /: the caller's directory may be one postgres cannot read (a
+# checkout under /root), and initdb, pg_ctl and postgres then print 'could not
+# change directory to "...": Permission denied'. So arguments must be absolute
+# paths (scripts/test.sh checks this from a mode-0700 directory).
 js_as_pg() {
-	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+	if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # Installs the Debian packages that are missing (apt-get update only if needed):

@@ -176,6 +176,31 @@ run_meta_check() {
 	fi
 }
 
+# As root from a directory postgres cannot read (a checkout under /root, mode
+# 0700): js_as_pg and js_cluster_start must print no 'could not change
+# directory' (every command run as postgres runs from /; see lib.sh).
+run_first_contact() {
+	js_log "first contact: the postgres commands from a mode-0700 directory"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "skipped: not root (only root runs commands as another user)"
+		return
+	fi
+	local dir out failed=0
+	dir=$(mktemp -d /tmp/job_stagger-private.XXXXXX) # mktemp: mode 0700, owner root
+	out=$(
+		cd "$dir" || exit 1
+		js_as_pg "$PG_BIN/pg_ctl" --version 2>&1 >/dev/null
+		js_cluster_start </dev/null 2>&1
+		cat "$JS_TMP/initdb.log" "$JS_TMP/server.log"
+		js_cluster_stop 2>&1
+	) || failed=1
+	rmdir "$dir"
+	if grep -E 'could not (change directory|identify current directory)|Permission denied' <<<"$out"; then
+		failed=1
+	fi
+	record contact $((1 - failed)) "$failed"
+}
+
 main() {
 	local ha=0 soak=0 arg
 	for arg in "$@"; do
@@ -189,6 +214,7 @@ main() {
 	js_install_deps
 	[ $ha -eq 0 ] || js_install_deps --no-install-recommends -- "${JS_HA_PACKAGES[@]}"
 	js_build_install
+	run_first_contact
 	run_format_check
 	run_meta_check
 	run_unit
