@@ -647,12 +647,13 @@ job_stagger_jobs_offset_pinned(PG_FUNCTION_ARGS)
 	Datum offset = heap_getattr(tuple, offset_att, desc, &offset_null);
 	bool pinned = DatumGetBool(heap_getattr(tuple, pinned_att, desc, &pinned_null)) && !pinned_null;
 	if (inserting) {
-		/* a restored row (it carries created_at, see jobs_validate) keeps its offset_pinned */
+		/* a restored row (created before this transaction, see jobs_validate) keeps its offset_pinned */
 		int created_att = SPI_fnumber(desc, "created_at");
 		bool created_null = true;
-		if (created_att > 0)
-			(void)heap_getattr(tuple, created_att, desc, &created_null);
-		if (created_null || pinned_null || !superuser())
+		Datum created = created_att > 0 ? heap_getattr(tuple, created_att, desc, &created_null) : (Datum)0;
+		bool restored =
+		    !created_null && DatumGetTimestampTz(created) != GetCurrentTransactionStartTimestamp() && superuser();
+		if (!restored || pinned_null)
 			pinned = !offset_null;
 	} else if (offset_null) {
 		pinned = false;

@@ -434,14 +434,16 @@ job_stagger_jobs_validate(PG_FUNCTION_ARGS)
 
 	Row row = Deform(update ? trig->tg_newtuple : trig->tg_trigtuple, desc);
 	/*
-	 * A restored row (pg_restore, or any superuser's INSERT that carries
-	 * created_at, a column plain roles cannot write): kept as written (owner,
+	 * A restored row (pg_restore, or any superuser's INSERT that sets
+	 * created_at, a column plain roles cannot write, to another time than
+	 * its default, the transaction's start): kept as written (owner,
 	 * times; roleid resolved again from username, as OIDs differ between
 	 * clusters, or kept 0 for a job of a dropped role), and allowed in any
 	 * database (a restored copy; jobs are scheduled only in the metadata
 	 * database). Still validated.
 	 */
-	bool restored = !update && superuser && !row.Null(c.created_at);
+	bool restored = !update && superuser && !row.Null(c.created_at) &&
+	                DatumGetTimestampTz(row.Get(c.created_at)) != GetCurrentTransactionStartTimestamp();
 	if (!restored)
 		CheckMetadataDatabase();
 	Row old_row = {};

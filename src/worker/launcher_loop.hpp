@@ -24,7 +24,7 @@ void ReloadJobs(TimestampTz since);
 DueRun *TakeDueRuns(TimestampTz now, TimestampTz upto, bool reboot, MemoryContext mcxt, int *count);
 TimestampTz NextWakeAt();
 void SleepUntil(TimestampTz wake_at);
-void WaitForExtension();
+void WaitForExtension(bool announce);
 
 /* What a worker reported, copied out of shared memory to be recorded (launcher_slots.cpp). */
 struct SlotEvent {

@@ -254,30 +254,33 @@ RollbackWork(void *arg)
 	         errhint("ALTER SYSTEM SET job_stagger.enabled = on; SELECT pg_reload_conf(); to stagger again.")));
 }
 
+/* Each chore does nothing once the extension is dropped: the loop's own check (Tick) then stops scheduling. */
 void
 SampleWork(void *arg)
 {
-	InsertPoolSample(static_cast<PoolSample *>(arg));
+	if (ExtensionInstalled())
+		InsertPoolSample(static_cast<PoolSample *>(arg));
 }
 
 void
 PurgeWork(void *arg)
 {
-	*static_cast<int *>(arg) = PurgeHistory(js::pg::guc_history_retention_s, purge_rows);
+	*static_cast<int *>(arg) = ExtensionInstalled() ? PurgeHistory(js::pg::guc_history_retention_s, purge_rows) : 0;
 }
 
 /* With job_stagger.auto_optimize: move unpinned jobs when the optimiser predicts a lower peak (0.6 databases). */
 void
 OptimizeWork(void *arg)
 {
-	if (js::pg::OptimizerInstalled())
+	if (ExtensionInstalled() && js::pg::OptimizerInstalled())
 		(void)js::pg::AutoOptimize();
 }
 
 void
 KpiWork(void *arg)
 {
-	TakeKpiSnapshot(js::pg::guc_kpi_interval_s);
+	if (ExtensionInstalled())
+		TakeKpiSnapshot(js::pg::guc_kpi_interval_s);
 }
 
 /* The peak number of runs executing at once since the last call; starts the next period at `running_now`. */
