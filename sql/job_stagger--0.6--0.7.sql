@@ -7,8 +7,9 @@
 /*
  * pg_dump / pg_restore. jobs, offset_changes and their sequences are in the
  * dump (pg_extension_config_dump); the run history is not (README "Backup
- * and restore"). Restored rows carry their creation time, a column plain
- * roles cannot write: jobs_validate keeps such jobs as written and resolves
+ * and restore"). Restored rows carry a creation time before the restoring
+ * transaction (a column plain roles cannot write; its default is the
+ * transaction's start): jobs_validate keeps such jobs as written and resolves
  * roleid again from username (role OIDs differ between clusters), and this
  * trigger does the same for restored offset_changes rows (the optimiser's
  * own rows are written with changed_at = now(), and are left alone).
