@@ -11,6 +11,11 @@ JS_PACKAGES=(make g++ cmake clang-format "postgresql-$PG_MAJOR" "postgresql-serv
 	libcctz-dev libgtest-dev libbenchmark-dev libipc-run-perl "postgresql-$PG_MAJOR-cron" libpq-dev
 	clang-14 libclang-rt-14-dev)
 
+# To build and test the Debian package (test/deb/test.sh); installed with
+# --no-install-recommends. The package's Build-Depends (debian/control) are
+# these plus libcctz-dev and libpq-dev from JS_PACKAGES.
+JS_DEB_PACKAGES=(debhelper postgresql-server-dev-all dpkg-dev fakeroot)
+
 # Only for the Patroni failover tier (scripts/test.sh --ha, test/ha/failover.sh
 # --patroni); installed with --no-install-recommends. Debian starts a system
 # etcd on 127.0.0.1:2379 where services start; the test runs its own.
