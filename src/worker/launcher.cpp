@@ -343,6 +343,7 @@ WaitForExtension(bool announce)
 {
 	static Retry retry = {"checking for the extension", 0, 0, 0, 0, 0, false, false};
 	bool logged = !announce;
+	ExpectExtension(InvalidOid); /* any extension created from now on starts a new life */
 	long wait_ms = kWaitExtensionFirstMs;
 	for (;;) {
 		bool installed = false;

@@ -18,7 +18,6 @@ extern "C" {
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "commands/extension.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -63,7 +62,6 @@ MemoryContext launcher_cxt = nullptr;
 MemoryContext tick_cxt = nullptr;
 List *pending = NIL; /* DueRun* (one chunk each, in launcher_cxt): recorded, waiting for a worker */
 uint64 seen_generation = 0;
-Oid extension_oid = InvalidOid; /* the extension this scheduling life started with */
 TimestampTz last_reload_at = 0;
 int64 reload_interval = kMinReloadIntervalUsecs;
 int running_now = 0; /* runs executing at the last CollectEvents */
@@ -763,7 +761,7 @@ StartupWork(void *arg)
 		a->since = a->now;
 	seen_generation = a->generation;
 	ReloadJobs(a->since);
-	extension_oid = get_extension_oid("job_stagger", true);
+	ExpectExtension(InstalledExtension());
 }
 
 /* Recovery after a (re)start (retried until it gets through), then the jobs and @reboot runs. */
@@ -896,11 +894,10 @@ constexpr int64 kExtensionCheckUsecs = 5 * USECS_PER_SEC;
 TimestampTz extension_checked_at = 0;
 Retry extension_retry = {"checking for the extension", 0, 0, 0, 0, 0, false, false};
 
-/* Installed, and still the same extension: a DROP and CREATE EXTENSION between two checks is a drop too. */
 void
 ExtensionCheckWork(void *arg)
 {
-	*static_cast<bool *>(arg) = ExtensionInstalled() && get_extension_oid("job_stagger", true) == extension_oid;
+	*static_cast<bool *>(arg) = ExtensionInstalled();
 }
 
 /* false when the periodic check finds the extension dropped (a failed check says nothing). */
