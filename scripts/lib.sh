@@ -11,6 +11,11 @@ JS_PACKAGES=(make g++ cmake clang-format "postgresql-$PG_MAJOR" "postgresql-serv
 	libcctz-dev libgtest-dev libbenchmark-dev libipc-run-perl "postgresql-$PG_MAJOR-cron" libpq-dev
 	clang-14 libclang-rt-14-dev)
 
+# To build and test the Debian package (test/deb/test.sh); installed with
+# --no-install-recommends. The package's Build-Depends (debian/control) are
+# these plus libcctz-dev and libpq-dev from JS_PACKAGES.
+JS_DEB_PACKAGES=(debhelper postgresql-server-dev-all dpkg-dev fakeroot)
+
 # Only for the Patroni failover tier (scripts/test.sh --ha, test/ha/failover.sh
 # --patroni); installed with --no-install-recommends. Debian starts a system
 # etcd on 127.0.0.1:2379 where services start; the test runs its own.
@@ -25,9 +30,13 @@ js_as_root() {
 }
 
 # Runs a command as the owner of the throwaway clusters: postgres when we are
-# root (initdb and postgres refuse to run as root), else ourselves.
+# root (initdb and postgres refuse to run as root), else ourselves. As postgres
+# it runs from /: the caller's directory may be one postgres cannot read (a
+# checkout under /root), and initdb, pg_ctl and postgres then print 'could not
+# change directory to "...": Permission denied'. So arguments must be absolute
+# paths (scripts/test.sh checks this from a mode-0700 directory).
 js_as_pg() {
-	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+	if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # Installs the Debian packages that are missing (apt-get update only if needed):

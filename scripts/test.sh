@@ -12,7 +12,13 @@
 #   6. with --ha: failover in a Patroni cluster (etcd + two nodes; installs the
 #      Debian packages patroni and etcd-server; test/ha/failover.sh --patroni);
 #   7. with --soak: the soak tier (bench/soak.sh: 10,000 jobs for
-#      SOAK_MINUTES, default 10, then the exactly-one-row-per-slot check).
+#      SOAK_MINUTES, default 10, then the exactly-one-row-per-slot check);
+#   8. the Debian package (test/deb/test.sh: dpkg-buildpackage in a copy of
+#      the tree, file list, installed into a clean PostgreSQL copy, CREATE
+#      EXTENSION, a job fires; about 1 to 3 minutes, it compiles again).
+#      --deb-only runs this step alone (after installing its dependencies).
+# Also, as root: the postgres commands run from a mode-0700 directory print no
+# "could not change directory" (scripts/lib.sh js_as_pg).
 # Flags combine: scripts/test.sh --long-fuzz --ha --soak.
 # Works as root (the server parts then run as the postgres OS user) or as a
 # normal user with sudo. Prints pass/fail counts; exits non-zero on any failure.
@@ -153,6 +159,22 @@ run_soak() {
 	fi
 }
 
+# test/deb/test.sh: "deb: N passed, N failed"
+run_deb() {
+	local log status=0 passed failed
+	js_log "Debian package (test/deb/test.sh)"
+	log=$(PG_BIN=$PG_BIN bash "$JS_ROOT/test/deb/test.sh" 2>&1) || status=$?
+	echo "$log" | grep -E '^(deb-build|deb-file|deb-check: FAILED|deb: )' || true
+	read -r passed failed < <(sed -n 's/^deb: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' <<<"$log") || true
+	if [ -z "${passed:-}" ]; then
+		echo "$log" | tail -n 40
+		record deb 0 1 # died before its summary
+	else
+		[ $status -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+		record deb "$passed" "$failed"
+	fi
+}
+
 run_format_check() {
 	js_log "format check (clang-format)"
 	if make -C "$JS_ROOT" -s format-check >/dev/null 2>&1; then
@@ -176,19 +198,52 @@ run_meta_check() {
 	fi
 }
 
+# As root from a directory postgres cannot read (a checkout under /root, mode
+# 0700): js_as_pg and js_cluster_start must print no 'could not change
+# directory' (every command run as postgres runs from /; see lib.sh).
+run_first_contact() {
+	js_log "first contact: the postgres commands from a mode-0700 directory"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "skipped: not root (only root runs commands as another user)"
+		return
+	fi
+	local dir out failed=0
+	dir=$(mktemp -d /tmp/job_stagger-private.XXXXXX) # mktemp: mode 0700, owner root
+	out=$(
+		cd "$dir" || exit 1
+		js_as_pg "$PG_BIN/pg_ctl" --version 2>&1 >/dev/null
+		js_cluster_start </dev/null 2>&1
+		cat "$JS_TMP/initdb.log" "$JS_TMP/server.log"
+		js_cluster_stop 2>&1
+	) || failed=1
+	rmdir "$dir"
+	if grep -E 'could not (change directory|identify current directory)|Permission denied' <<<"$out"; then
+		failed=1
+	fi
+	record contact $((1 - failed)) "$failed"
+}
+
 main() {
-	local ha=0 soak=0 arg
+	local ha=0 soak=0 deb_only=0 arg
 	for arg in "$@"; do
 		case "$arg" in
 		--long-fuzz) JS_FUZZ_SECONDS=${JS_FUZZ_SECONDS:-600} ;;
 		--ha) ha=1 ;;
 		--soak) soak=1 ;;
-		*) js_die "unknown option $arg (use --long-fuzz, --ha, --soak)" ;;
+		--deb-only) deb_only=1 ;;
+		*) js_die "unknown option $arg (use --long-fuzz, --ha, --soak, --deb-only)" ;;
 		esac
 	done
 	js_install_deps
+	js_install_deps --no-install-recommends -- "${JS_DEB_PACKAGES[@]}"
 	[ $ha -eq 0 ] || js_install_deps --no-install-recommends -- "${JS_HA_PACKAGES[@]}"
+	if [ $deb_only -eq 1 ]; then
+		run_deb
+		summary
+		return
+	fi
 	js_build_install
+	run_first_contact
 	run_format_check
 	run_meta_check
 	run_unit
@@ -201,6 +256,11 @@ main() {
 	run_fuzz
 	[ $ha -eq 0 ] || run_ha --patroni ha-patroni
 	[ $soak -eq 0 ] || run_soak
+	run_deb
+	summary
+}
+
+summary() {
 	echo
 	js_log "summary"
 	printf '%s\n' "${SUMMARY[@]}"

@@ -92,8 +92,60 @@ RESET session_replication_role;
 CREATE TEMP TABLE concurrency_0_1 AS SELECT * FROM job_stagger.concurrency;
 SELECT * FROM concurrency_0_1 ORDER BY minute, stagger_enabled;
 
-ALTER EXTENSION job_stagger UPDATE;
-SELECT extversion FROM pg_extension WHERE extname = 'job_stagger';
+-- Every version the scripts name has an update path to the default version,
+-- and the default version is one of them: a release without its upgrade
+-- script lists a row here.
+WITH d AS (SELECT default_version AS v FROM pg_available_extensions WHERE name = 'job_stagger'),
+     versions AS (SELECT source AS v FROM pg_extension_update_paths('job_stagger')
+                  UNION SELECT target FROM pg_extension_update_paths('job_stagger'))
+SELECT 'no update path to the default version' AS problem, versions.v AS version
+  FROM versions, d
+ WHERE versions.v <> d.v
+   AND NOT EXISTS (SELECT FROM pg_extension_update_paths('job_stagger') p
+                    WHERE p.source = versions.v AND p.target = d.v AND p.path IS NOT NULL)
+UNION ALL
+SELECT 'the default version has no script', d.v FROM d WHERE d.v NOT IN (SELECT v FROM versions);
+
+-- Step by step along the path 0.1 -> ... -> default (ALTER EXTENSION ...
+-- UPDATE TO each version), after each step: the jobs and runs kept, and
+-- stagger_summary(), which works from the version whose columns this library
+-- reads (0.5: exclusive_group) and before it fails on the missing column
+-- (README "Install": update right after installing a new build).
+CREATE TEMP TABLE upgrade_steps (step int, version text, jobs bigint, runs bigint, summary text);
+DO $$
+DECLARE
+    v_path text[] := string_to_array((SELECT path FROM pg_extension_update_paths('job_stagger')
+                                       WHERE source = '0.1'
+                                         AND target = (SELECT default_version FROM pg_available_extensions
+                                                        WHERE name = 'job_stagger')), '--');
+    v_summary text;
+    v_state text;
+BEGIN
+    FOR i IN 2 .. coalesce(array_length(v_path, 1), 0) LOOP
+        EXECUTE format('ALTER EXTENSION job_stagger UPDATE TO %L', v_path[i]);
+        BEGIN
+            PERFORM stagger_summary();
+            v_summary := 'works';
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_summary = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
+            v_summary := v_state || ': ' || v_summary;
+        END;
+        INSERT INTO upgrade_steps
+        SELECT i - 1, extversion, (SELECT count(*) FROM job_stagger.jobs),
+               (SELECT count(*) FROM job_stagger.job_run_details), v_summary
+          FROM pg_extension WHERE extname = 'job_stagger';
+    END LOOP;
+END
+$$;
+-- every step reached its version and kept the 4 jobs and 6 runs
+SELECT s.step, s.version, s.version = p.v AS reached, s.jobs = 4 AS jobs_kept, s.runs = 6 AS runs_kept, s.summary
+  FROM upgrade_steps s
+  LEFT JOIN unnest(string_to_array((SELECT path FROM pg_extension_update_paths('job_stagger') WHERE source = '0.1'
+              AND target = (SELECT default_version FROM pg_available_extensions WHERE name = 'job_stagger')),
+          '--')) WITH ORDINALITY AS p(v, ord) ON p.ord = s.step + 1
+ ORDER BY s.step;
+SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'job_stagger') AS at_default_version
+  FROM pg_extension WHERE extname = 'job_stagger';
 
 -- jobs and history are kept; they belong to their role's OID now, and the
 -- job whose role is gone is inactive and belongs to none; every offset that

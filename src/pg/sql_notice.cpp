@@ -167,9 +167,14 @@ struct RowData {
 	char *timezone; /* "" = job_stagger.timezone */
 };
 
-/* The rows of a transition table (palloc'd; NULL columns make a row inactive: the table forbids them). */
+/*
+ * The rows of a transition table (palloc'd; NULL columns make a row inactive:
+ * the table forbids them). skip_restored: leaves out rows created before this
+ * transaction (restored by pg_restore, see jobs_validate), so a restore sends
+ * no NOTICE.
+ */
 RowData *
-ReadRows(Tuplestorestate *store, TupleDesc desc, int *count)
+ReadRows(Tuplestorestate *store, TupleDesc desc, int *count, bool skip_restored)
 {
 	*count = 0;
 	if (store == nullptr)
@@ -177,6 +182,8 @@ ReadRows(Tuplestorestate *store, TupleDesc desc, int *count)
 	int n_jobid = SPI_fnumber(desc, "jobid"), n_active = SPI_fnumber(desc, "active");
 	int n_offset = SPI_fnumber(desc, "offset_seconds"), n_schedule = SPI_fnumber(desc, "schedule");
 	int n_zone = SPI_fnumber(desc, "timezone"); /* 0.7 */
+	int n_created = SPI_fnumber(desc, "created_at");
+	TimestampTz xact_start = GetCurrentTransactionStartTimestamp();
 	int capacity = 64;
 	RowData *rows = static_cast<RowData *>(palloc(sizeof(RowData) * capacity));
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
@@ -191,6 +198,12 @@ ReadRows(Tuplestorestate *store, TupleDesc desc, int *count)
 		Datum schedule = slot_getattr(slot, n_schedule, &null_schedule);
 		if (null_id)
 			continue;
+		if (skip_restored && n_created > 0) {
+			bool null_created = false;
+			Datum created = slot_getattr(slot, n_created, &null_created);
+			if (!null_created && DatumGetTimestampTz(created) != xact_start)
+				continue;
+		}
 		if (*count == capacity) {
 			capacity *= 2;
 			rows = static_cast<RowData *>(repalloc(rows, sizeof(RowData) * capacity));
@@ -221,8 +234,9 @@ JobsToJudge(TriggerData *trig, int *count)
 {
 	TupleDesc desc = RelationGetDescr(trig->tg_relation);
 	int n_new = 0, n_old = 0;
-	RowData *fresh = ReadRows(trig->tg_newtable, desc, &n_new);
-	RowData *old = TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ? ReadRows(trig->tg_oldtable, desc, &n_old) : nullptr;
+	bool update = TRIGGER_FIRED_BY_UPDATE(trig->tg_event);
+	RowData *fresh = ReadRows(trig->tg_newtable, desc, &n_new, !update);
+	RowData *old = update ? ReadRows(trig->tg_oldtable, desc, &n_old, false) : nullptr;
 	if (n_new > 1)
 		qsort(fresh, n_new, sizeof(RowData), CompareRows);
 	if (n_old > 1)

@@ -629,7 +629,7 @@ job_stagger_optimize(PG_FUNCTION_ARGS)
 /*
  * BEFORE INSERT OR UPDATE row trigger on job_stagger.jobs (fires before
  * jobs_validate, which places a NULL offset): sets offset_pinned. INSERT:
- * pinned when an offset is given. UPDATE: an offset set to NULL unpins; a
+ * pinned when an offset is given, except in a restored row (kept as written). UPDATE: an offset set to NULL unpins; a
  * changed offset pins, except in the optimiser's own statement; otherwise
  * offset_pinned stays as written.
  */
@@ -657,7 +657,14 @@ job_stagger_jobs_offset_pinned(PG_FUNCTION_ARGS)
 	Datum offset = heap_getattr(tuple, offset_att, desc, &offset_null);
 	bool pinned = DatumGetBool(heap_getattr(tuple, pinned_att, desc, &pinned_null)) && !pinned_null;
 	if (inserting) {
-		pinned = !offset_null;
+		/* a restored row (created before this transaction, see jobs_validate) keeps its offset_pinned */
+		int created_att = SPI_fnumber(desc, "created_at");
+		bool created_null = true;
+		Datum created = created_att > 0 ? heap_getattr(tuple, created_att, desc, &created_null) : (Datum)0;
+		bool restored =
+		    !created_null && DatumGetTimestampTz(created) != GetCurrentTransactionStartTimestamp() && superuser();
+		if (!restored || pinned_null)
+			pinned = !offset_null;
 	} else if (offset_null) {
 		pinned = false;
 	} else {

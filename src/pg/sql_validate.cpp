@@ -514,8 +514,20 @@ job_stagger_jobs_validate(PG_FUNCTION_ARGS)
 	Oid me = GetUserId();
 	bool superuser = superuser_arg(me);
 
-	CheckMetadataDatabase();
 	Row row = Deform(update ? trig->tg_newtuple : trig->tg_trigtuple, desc);
+	/*
+	 * A restored row (pg_restore, or any superuser's INSERT that sets
+	 * created_at, a column plain roles cannot write, to another time than
+	 * its default, the transaction's start): kept as written (owner,
+	 * times; roleid resolved again from username, as OIDs differ between
+	 * clusters, or kept 0 for a job of a dropped role), and allowed in any
+	 * database (a restored copy; jobs are scheduled only in the metadata
+	 * database). Still validated.
+	 */
+	bool restored = !update && superuser && !row.Null(c.created_at) &&
+	                DatumGetTimestampTz(row.Get(c.created_at)) != GetCurrentTransactionStartTimestamp();
+	if (!restored)
+		CheckMetadataDatabase();
 	Row old_row = {};
 	const Row *old = nullptr;
 	if (update) {
@@ -529,9 +541,13 @@ job_stagger_jobs_validate(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("the jobid of a job cannot be changed")));
 	if (!update || TextDistinct(row, *old, c.schedule))
 		js::pg::CheckSchedule(row.Cstring(c.schedule));
-	ResolveRole(row, old, c, me, superuser);
-	if (NeedsRoleCheck(row, old, c))
-		CheckRoleAndDatabase(row, update, c);
+	bool detached = restored && !row.Null(c.roleid) && DatumGetObjectId(row.Get(c.roleid)) == InvalidOid &&
+	                !DatumGetBool(row.Get(c.active));
+	if (!detached) {
+		ResolveRole(row, old, c, me, superuser);
+		if (NeedsRoleCheck(row, old, c))
+			CheckRoleAndDatabase(row, update, c);
+	}
 	if (row.Null(c.offset_seconds)) {
 		/* job_stagger.spread_offset(schedule, jobid) */
 		int64 exclude = row.Null(c.jobid) ? -1 : DatumGetInt64(row.Get(c.jobid));
@@ -539,6 +555,13 @@ job_stagger_jobs_validate(PG_FUNCTION_ARGS)
 		row.Set(c.offset_seconds, Int32GetDatum(js::pg::SpreadOffset(row.Cstring(c.schedule), exclude, zone)));
 	}
 	Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	if (restored) {
+		if (row.Null(c.owner))
+			row.Set(c.owner, CStringGetTextDatum(GetUserNameFromId(me, false)));
+		if (row.Null(c.updated_at))
+			row.Set(c.updated_at, now);
+		return PointerGetDatum(heap_form_tuple(desc, row.values, row.nulls));
+	}
 	if (!update) {
 		row.Set(c.owner, CStringGetTextDatum(GetUserNameFromId(me, false)));
 		row.Set(c.created_at, now);

@@ -343,12 +343,17 @@ CheckExtensionWork(void *arg)
 	*static_cast<bool *>(arg) = ExtensionInstalled();
 }
 
-/* Blocks until CREATE EXTENSION job_stagger has been run in this database. */
+/*
+ * Blocks until CREATE EXTENSION job_stagger has been run in this database.
+ * announce: one LOG with a HINT when it is not there (not after a DROP
+ * EXTENSION, whose LOG said the same); nothing more while it waits.
+ */
 void
-WaitForExtension()
+WaitForExtension(bool announce)
 {
 	static Retry retry = {"checking for the extension", 0, 0, 0, 0, 0, false, false};
-	bool logged = false;
+	bool logged = !announce;
+	ExpectExtension(InvalidOid); /* any extension created from now on starts a new life */
 	long wait_ms = kWaitExtensionFirstMs;
 	for (;;) {
 		bool installed = false;
@@ -358,7 +363,10 @@ WaitForExtension()
 			return;
 		if (!logged)
 			ereport(LOG, (errmsg("job_stagger: waiting for CREATE EXTENSION job_stagger in database \"%s\"",
-			                     js::pg::guc_database_name)));
+			                     js::pg::guc_database_name),
+			              errhint("Run CREATE EXTENSION job_stagger in database \"%s\" (job_stagger.database_name); "
+			                      "scheduling starts within 10 seconds, no restart needed.",
+			                      js::pg::guc_database_name)));
 		logged = true;
 		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait_ms, PG_WAIT_EXTENSION);
 		wait_ms = Min(wait_ms * 2, kWaitExtensionMaxMs);

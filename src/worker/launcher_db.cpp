@@ -137,10 +137,33 @@ EndWork()
 	pgstat_report_activity(STATE_IDLE, nullptr);
 }
 
+namespace {
+/* The extension the launcher's current scheduling life started with. */
+Oid expected_extension = InvalidOid;
+} // namespace
+
+void
+ExpectExtension(Oid extension)
+{
+	expected_extension = extension;
+}
+
+Oid
+InstalledExtension()
+{
+	return get_extension_oid("job_stagger", true);
+}
+
+/*
+ * The extension is there (with its tables), and is the one scheduling started
+ * with: a DROP and CREATE EXTENSION between two transactions of the launcher
+ * is a drop too, so no run of the old extension reaches the new history.
+ */
 bool
 ExtensionInstalled()
 {
-	if (!OidIsValid(get_extension_oid("job_stagger", true)))
+	Oid extension = get_extension_oid("job_stagger", true);
+	if (!OidIsValid(extension) || (OidIsValid(expected_extension) && extension != expected_extension))
 		return false;
 	Oid nsp = get_namespace_oid("job_stagger", true);
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("jobs", nsp)) &&

@@ -91,6 +91,9 @@ void EndWork();
 
 /* Is the extension installed in this database (tables present)? */
 bool ExtensionInstalled();
+/* The extension ExtensionInstalled() accepts from now on (InvalidOid: any), set by each start-up. */
+void ExpectExtension(Oid extension);
+Oid InstalledExtension();
 
 /* Active jobs; *count set. */
 JobRowData *LoadJobs(MemoryContext mcxt, int *count);

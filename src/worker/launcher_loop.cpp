@@ -816,6 +816,7 @@ StartPending()
 }
 
 struct StartupArgs {
+	uint64 generation; /* jobs_generation read before the transaction: a later change reloads */
 	const int64 *adopted;
 	int nadopted;
 	TimestampTz now;
@@ -862,10 +863,11 @@ StartupWork(void *arg)
 	a->since = a->now;
 	if (!ReadScheduledUntil(&a->since))
 		a->since = a->now;
-	seen_generation = pg_atomic_read_u64(&Shared()->jobs_generation);
+	seen_generation = a->generation;
 	ReloadJobs(a->since);
 	for (int i = 0; i < a->closed; i++) /* after the reload: a retry must not outlast the job's next slot */
 		PlanRetryAfter(crashed[i], a->now);
+	ExpectExtension(InstalledExtension());
 }
 
 /* Recovery after a (re)start (retried until it gets through), then the jobs and @reboot runs. */
@@ -877,6 +879,12 @@ Startup()
 	ApplySettings(true);
 	for (;;) {
 		args.now = GetCurrentTimestamp();
+		/*
+		 * Read before the transaction's snapshot: jobs written by a transaction
+		 * that commits meanwhile (CREATE EXTENSION woke us, stagger_schedule
+		 * commits right after) are then reloaded, not missed until the next change.
+		 */
+		args.generation = pg_atomic_read_u64(&Shared()->jobs_generation);
 		if (TryWork(&startup_retry, "job_stagger: starting", StartupWork, &args,
 		            "Scheduling starts once start-up recovery gets through."))
 			break;
@@ -983,6 +991,35 @@ RecordDue(TimestampTz now, bool changed)
 	return recorded == kRecorded ? outcomes : recorded;
 }
 
+/*
+ * A DROP EXTENSION is seen by the next transaction of the loop; with no job
+ * due for a while the loop checks every kExtensionCheckUsecs (one catalog
+ * lookup), so scheduling stops cleanly (one LOG) and a CREATE EXTENSION after
+ * it starts afresh.
+ */
+constexpr int64 kExtensionCheckUsecs = 5 * USECS_PER_SEC;
+TimestampTz extension_checked_at = 0;
+Retry extension_retry = {"checking for the extension", 0, 0, 0, 0, 0, false, false};
+
+void
+ExtensionCheckWork(void *arg)
+{
+	*static_cast<bool *>(arg) = ExtensionInstalled();
+}
+
+/* false when the periodic check finds the extension dropped (a failed check says nothing). */
+bool
+ExtensionStillInstalled(TimestampTz now)
+{
+	if (now - extension_checked_at < kExtensionCheckUsecs)
+		return true;
+	extension_checked_at = now;
+	bool installed = true;
+	return !TryWork(&extension_retry, "job_stagger: checking for the extension", ExtensionCheckWork, &installed,
+	                "Scheduling goes on; the check is retried.") ||
+	       installed;
+}
+
 /* One pass of the loop; false when the extension disappeared. */
 bool
 Tick()
@@ -1000,7 +1037,7 @@ Tick()
 		changed = true;
 	}
 	TimestampTz now = GetCurrentTimestamp();
-	bool installed = MaybeReload(now, &changed);
+	bool installed = MaybeReload(now, &changed) && ExtensionStillInstalled(now);
 	/* the fire instants this tick hands out start here (housekeeping keeps clear of them) */
 	TimestampTz first_wake = installed ? NextWakeAt() : DT_NOEND;
 	RecordOutcome outcome = installed ? RecordDue(now, changed) : kNotInstalled;
@@ -1021,7 +1058,7 @@ Tick()
 TimestampTz
 NextLoopWake()
 {
-	TimestampTz wake_at = Min(NextWakeAt(), NextMonitorAt());
+	TimestampTz wake_at = Min(Min(NextWakeAt(), NextMonitorAt()), extension_checked_at + kExtensionCheckUsecs);
 	if (record_retry.failures > 0 && !record_retry.partial)
 		wake_at = RetryAt(&record_retry); /* nothing is taken before the failed batch is recorded */
 	else if (record_retry.failures > 0)
@@ -1183,8 +1220,8 @@ RunLauncher()
 	before_shmem_exit(ClearLauncher, 0);
 	CacheRegisterSyscacheCallback(AUTHOID, NoteRolesChanged, 0);
 
-	for (;;) {
-		WaitForExtension();
+	for (bool first = true;; first = false) {
+		WaitForExtension(first);
 		Startup();
 		while (Tick())
 			SleepUntil(NextLoopWake());

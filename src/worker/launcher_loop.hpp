@@ -25,7 +25,7 @@ DueRun *TakeDueRuns(TimestampTz now, TimestampTz upto, bool reboot, MemoryContex
 TimestampTz NextWakeAt();
 TimestampTz NextSlotOf(int64 jobid);
 void SleepUntil(TimestampTz wake_at);
-void WaitForExtension();
+void WaitForExtension(bool announce);
 
 /* What a worker reported, copied out of shared memory to be recorded (launcher_slots.cpp). */
 struct SlotEvent {

@@ -266,15 +266,21 @@ RollbackWork(void *arg)
 	         errhint("ALTER SYSTEM SET job_stagger.enabled = on; SELECT pg_reload_conf(); to stagger again.")));
 }
 
+/* Each chore does nothing once the extension is dropped: the loop's own check (Tick) then stops scheduling. */
 void
 SampleWork(void *arg)
 {
-	InsertPoolSample(static_cast<PoolSample *>(arg));
+	if (ExtensionInstalled())
+		InsertPoolSample(static_cast<PoolSample *>(arg));
 }
 
 void
 PurgeWork(void *arg)
 {
+	if (!ExtensionInstalled()) {
+		*static_cast<int *>(arg) = 0;
+		return;
+	}
 	if (purge_phase == kPurgeAge) {
 		*static_cast<int *>(arg) = PurgeHistory(js::pg::guc_history_retention_s, purge_rows);
 		purge_more[kPurgeAge] = *static_cast<int *>(arg) >= purge_rows;
@@ -291,14 +297,15 @@ PurgeWork(void *arg)
 void
 OptimizeWork(void *arg)
 {
-	if (js::pg::OptimizerInstalled())
+	if (ExtensionInstalled() && js::pg::OptimizerInstalled())
 		(void)js::pg::AutoOptimize();
 }
 
 void
 KpiWork(void *arg)
 {
-	TakeKpiSnapshot(js::pg::guc_kpi_interval_s);
+	if (ExtensionInstalled())
+		TakeKpiSnapshot(js::pg::guc_kpi_interval_s);
 }
 
 /* The peak number of runs executing at once since the last call; starts the next period at `running_now`. */

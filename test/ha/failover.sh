@@ -71,6 +71,7 @@ sleep_to_fraction() {
 # runuser parent), so that $! is its own PID and kill -9 reaches it.
 exec_as_pg() {
 	if [ "$(id -u)" -eq 0 ]; then
+		cd / # the caller's directory may be unreadable for postgres (see js_as_pg)
 		exec setpriv --reuid=postgres --regid=postgres --init-groups -- env HOME="$T" "$@"
 	else
 		exec "$@"
