@@ -281,10 +281,11 @@ CheckJobSettings(const Row &row, const JobColumns &c)
 		                errmsg("max_retries must be between 0 and 100, got %d", retries),
 		                errhint("0 means a failed run is not tried again.")));
 	Interval *delay = DatumGetIntervalP(row.Get(c.retry_delay));
-	Interval *lo = DatumGetIntervalP(
-	    DirectFunctionCall3(interval_in, CStringGetDatum("1 second"), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-	Interval *hi = DatumGetIntervalP(
-	    DirectFunctionCall3(interval_in, CStringGetDatum("1 day"), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	/* the bounds as values, not parsed for every row (interval comparison normalises days and months) */
+	static Interval lo_value = {1000000, 0, 0}; /* 1 second */
+	static Interval hi_value = {0, 1, 0};       /* 1 day */
+	Interval *lo = &lo_value;
+	Interval *hi = &hi_value;
 	if (DatumGetBool(DirectFunctionCall2(interval_lt, IntervalPGetDatum(delay), IntervalPGetDatum(lo))) ||
 	    DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(delay), IntervalPGetDatum(hi))))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -41,6 +41,7 @@ extern "C" {
 }
 
 #include "worker/launcher_db.hpp"
+#include "worker/launcher_spi.hpp"
 
 namespace js::worker {
 
@@ -76,44 +77,7 @@ XidOrNull(uint64 xid, char *nulls, int i)
 	return FullTransactionIdGetDatum(FullTransactionIdFromU64(xid));
 }
 
-char *
-GetText(HeapTuple tuple, TupleDesc desc, int col, MemoryContext mcxt)
-{
-	char *value = SPI_getvalue(tuple, desc, col);
-	return value == nullptr ? nullptr : MemoryContextStrdup(mcxt, value);
-}
-
-int64
-GetInt64(HeapTuple tuple, TupleDesc desc, int col)
-{
-	bool isnull = false;
-	Datum d = SPI_getbinval(tuple, desc, col, &isnull);
-	return isnull ? 0 : DatumGetInt64(d);
-}
-
-Oid
-GetOid(HeapTuple tuple, TupleDesc desc, int col)
-{
-	bool isnull = false;
-	Datum d = SPI_getbinval(tuple, desc, col, &isnull);
-	return isnull ? InvalidOid : DatumGetObjectId(d);
-}
-
-int32
-GetInt32(HeapTuple tuple, TupleDesc desc, int col)
-{
-	bool isnull = false;
-	Datum d = SPI_getbinval(tuple, desc, col, &isnull);
-	return isnull ? 0 : DatumGetInt32(d);
-}
-
-void
-Execute(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, int expected)
-{
-	int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-	if (rc != expected)
-		elog(ERROR, "job_stagger: SPI_execute_with_args failed (%d) for: %s", rc, sql);
-}
+using spi::Execute;
 
 } // namespace
 
@@ -193,19 +157,19 @@ LoadJobs(MemoryContext mcxt, int *count)
 	for (uint64 i = 0; i < SPI_processed; i++) {
 		HeapTuple t = SPI_tuptable->vals[i];
 		JobRowData *r = &rows[i];
-		r->jobid = GetInt64(t, desc, 1);
-		r->name = GetText(t, desc, 2, mcxt);
-		r->schedule = GetText(t, desc, 3, mcxt);
-		r->command = GetText(t, desc, 4, mcxt);
-		r->database = GetText(t, desc, 5, mcxt);
-		r->username = GetText(t, desc, 6, mcxt);
-		r->roleid = GetOid(t, desc, 7);
-		r->offset = GetInt32(t, desc, 8);
-		r->overlap = GetInt32(t, desc, 9);
-		r->timeout_ms = GetInt32(t, desc, 10);
-		r->exclusive_group = GetText(t, desc, 11, mcxt);
-		r->group_policy = GetInt32(t, desc, 12);
-		r->timezone = GetText(t, desc, 13, mcxt);
+		r->jobid = spi::Int64(t, desc, 1);
+		r->name = spi::Text(t, desc, 2, mcxt);
+		r->schedule = spi::Text(t, desc, 3, mcxt);
+		r->command = spi::Text(t, desc, 4, mcxt);
+		r->database = spi::Text(t, desc, 5, mcxt);
+		r->username = spi::Text(t, desc, 6, mcxt);
+		r->roleid = spi::ObjectId(t, desc, 7);
+		r->offset = spi::Int32(t, desc, 8);
+		r->overlap = spi::Int32(t, desc, 9);
+		r->timeout_ms = spi::Int32(t, desc, 10);
+		r->exclusive_group = spi::Text(t, desc, 11, mcxt);
+		r->group_policy = spi::Int32(t, desc, 12);
+		r->timezone = spi::Text(t, desc, 13, mcxt);
 	}
 	return rows;
 }
@@ -360,7 +324,7 @@ RecoverRuns(const int64 *adopted, int nadopted, bool server_restarted, Timestamp
 		bool succeeded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 		*nsucceeded += succeeded ? 1 : 0;
 		if (!succeeded && crashed_runids != nullptr)
-			(*crashed_runids)[crashed] = GetInt64(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+			(*crashed_runids)[crashed] = spi::Int64(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 		crashed += succeeded ? 0 : 1;
 	}
 	Execute("UPDATE job_stagger.job_run_details SET status = 'skipped', ended_at = pg_catalog.now(),"
@@ -404,23 +368,23 @@ LoadStartingRuns(const int64 *adopted, int nadopted, MemoryContext mcxt, int *co
 		HeapTuple t = SPI_tuptable->vals[i];
 		DueRun *r = &runs[i];
 		bool isnull = false;
-		r->runid = GetInt64(t, desc, 1);
-		r->jobid = GetInt64(t, desc, 2);
-		r->job_name = GetText(t, desc, 3, mcxt);
-		r->command = GetText(t, desc, 4, mcxt);
-		r->database = GetText(t, desc, 5, mcxt);
-		r->username = GetText(t, desc, 6, mcxt);
-		r->roleoid = GetOid(t, desc, 7);
+		r->runid = spi::Int64(t, desc, 1);
+		r->jobid = spi::Int64(t, desc, 2);
+		r->job_name = spi::Text(t, desc, 3, mcxt);
+		r->command = spi::Text(t, desc, 4, mcxt);
+		r->database = spi::Text(t, desc, 5, mcxt);
+		r->username = spi::Text(t, desc, 6, mcxt);
+		r->roleoid = spi::ObjectId(t, desc, 7);
 		r->fire_at = DatumGetTimestampTz(SPI_getbinval(t, desc, 8, &isnull));
 		r->nominal_at = DatumGetTimestampTz(SPI_getbinval(t, desc, 9, &isnull));
-		r->applied_offset = GetInt32(t, desc, 10);
+		r->applied_offset = spi::Int32(t, desc, 10);
 		r->stagger_enabled = DatumGetBool(SPI_getbinval(t, desc, 11, &isnull));
-		r->effective_schedule = GetText(t, desc, 12, mcxt);
+		r->effective_schedule = spi::Text(t, desc, 12, mcxt);
 		r->kind = DatumGetBool(SPI_getbinval(t, desc, 13, &isnull)) ? kDueReboot : kDueRun;
-		r->overlap = GetInt32(t, desc, 14);
-		r->timeout_ms = GetInt32(t, desc, 15);
-		r->exclusive_group = GetText(t, desc, 16, mcxt);
-		r->group_policy = GetInt32(t, desc, 17);
+		r->overlap = spi::Int32(t, desc, 14);
+		r->timeout_ms = spi::Int32(t, desc, 15);
+		r->exclusive_group = spi::Text(t, desc, 16, mcxt);
+		r->group_policy = spi::Int32(t, desc, 17);
 		r->attempt = 1;
 	}
 	return runs;
@@ -569,7 +533,7 @@ InsertRow(const DueRun *run, int64 runid, const char *status, const char *messag
 	    " COALESCE($18, CASE WHEN $14 THEN pg_catalog.clock_timestamp() END), $19, $15, $20, $21%s) RETURNING runid",
 	    delayed ? ", start_delay" : "", delayed ? ", $22" : "");
 	Execute(sql, delayed ? kArgs + 1 : kArgs, types, values, nulls, SPI_OK_INSERT_RETURNING);
-	return GetInt64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return spi::Int64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
 } // namespace
@@ -743,7 +707,7 @@ TrimJobHistories(int batch, int64 *cursor, bool *more)
 		*cursor = 0;
 		return 0;
 	}
-	int64 last = GetInt64(SPI_tuptable->vals[njobs - 1], SPI_tuptable->tupdesc, 1);
+	int64 last = spi::Int64(SPI_tuptable->vals[njobs - 1], SPI_tuptable->tupdesc, 1);
 	values[1] = Int32GetDatum(batch);
 	values[2] = Int64GetDatum(last);
 	const char *sql =

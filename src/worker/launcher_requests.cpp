@@ -36,6 +36,7 @@ extern "C" {
 }
 
 #include "worker/launcher_loop.hpp"
+#include "worker/launcher_spi.hpp"
 #include "worker/shared.hpp"
 
 namespace js::worker {
@@ -73,52 +74,14 @@ Known(int64 runid)
 	return known != nullptr && hash_search(known, &runid, HASH_FIND, nullptr) != nullptr;
 }
 
-void
-Execute(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, int expected)
-{
-	int rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-	if (rc != expected)
-		elog(ERROR, "job_stagger: SPI_execute_with_args failed (%d) for: %s", rc, sql);
-}
+using spi::Execute;
 
-int64
-Int64At(HeapTuple t, TupleDesc desc, int col)
-{
-	bool isnull = false;
-	Datum d = SPI_getbinval(t, desc, col, &isnull);
-	return isnull ? 0 : DatumGetInt64(d);
-}
-
-int32
-Int32At(HeapTuple t, TupleDesc desc, int col)
-{
-	bool isnull = false;
-	Datum d = SPI_getbinval(t, desc, col, &isnull);
-	return isnull ? 0 : DatumGetInt32(d);
-}
-
-bool
-BoolAt(HeapTuple t, TupleDesc desc, int col)
-{
-	bool isnull = false;
-	Datum d = SPI_getbinval(t, desc, col, &isnull);
-	return !isnull && DatumGetBool(d);
-}
-
-/* A timestamptz column; `absent` when NULL. */
-TimestampTz
-TimeAt(HeapTuple t, TupleDesc desc, int col, TimestampTz absent)
-{
-	bool isnull = false;
-	Datum d = SPI_getbinval(t, desc, col, &isnull);
-	return isnull ? absent : DatumGetTimestampTz(d);
-}
-
+/* A text column; "" when NULL. */
 char *
 TextAt(HeapTuple t, TupleDesc desc, int col, MemoryContext mcxt)
 {
-	char *value = SPI_getvalue(t, desc, col);
-	return MemoryContextStrdup(mcxt, value != nullptr ? value : "");
+	char *value = spi::Text(t, desc, col, mcxt);
+	return value != nullptr ? value : MemoryContextStrdup(mcxt, "");
 }
 
 /* Every 'starting' manual run and retry (the caller keeps those it does not know yet). */
@@ -140,8 +103,8 @@ LoadRequested(MemoryContext mcxt, int *count)
 	for (uint64 i = 0; i < SPI_processed; i++) {
 		HeapTuple t = SPI_tuptable->vals[i];
 		DueRun *r = &runs[i];
-		r->runid = Int64At(t, desc, 1);
-		r->jobid = Int64At(t, desc, 2);
+		r->runid = spi::Int64(t, desc, 1);
+		r->jobid = spi::Int64(t, desc, 2);
 		r->job_name = TextAt(t, desc, 3, mcxt);
 		r->command = TextAt(t, desc, 4, mcxt);
 		r->database = TextAt(t, desc, 5, mcxt);
@@ -149,13 +112,13 @@ LoadRequested(MemoryContext mcxt, int *count)
 		bool isnull = false;
 		Datum role = SPI_getbinval(t, desc, 7, &isnull);
 		r->roleoid = isnull ? InvalidOid : DatumGetObjectId(role);
-		r->fire_at = TimeAt(t, desc, 8, 0);
-		r->nominal_at = TimeAt(t, desc, 9, 0);
-		r->applied_offset = Int32At(t, desc, 10);
-		r->stagger_enabled = BoolAt(t, desc, 11);
+		r->fire_at = spi::Time(t, desc, 8, 0);
+		r->nominal_at = spi::Time(t, desc, 9, 0);
+		r->applied_offset = spi::Int32(t, desc, 10);
+		r->stagger_enabled = spi::Bool(t, desc, 11);
 		r->effective_schedule = TextAt(t, desc, 12, mcxt);
-		r->kind = BoolAt(t, desc, 13) ? kDueRetry : kDueManual;
-		r->attempt = Int32At(t, desc, 14);
+		r->kind = spi::Bool(t, desc, 13) ? kDueRetry : kDueManual;
+		r->attempt = spi::Int32(t, desc, 14);
 		r->exclusive_group = MemoryContextStrdup(mcxt, "");
 	}
 	return runs;
@@ -188,13 +151,13 @@ ReadJob(DueRun *run, MemoryContext mcxt, bool *active, int *max_retries, Timesta
 		return false;
 	HeapTuple t = SPI_tuptable->vals[0];
 	TupleDesc desc = SPI_tuptable->tupdesc;
-	*active = BoolAt(t, desc, 1);
-	*max_retries = Int32At(t, desc, 2);
-	run->overlap = Int32At(t, desc, 3);
-	run->timeout_ms = Int32At(t, desc, 4);
+	*active = spi::Bool(t, desc, 1);
+	*max_retries = spi::Int32(t, desc, 2);
+	run->overlap = spi::Int32(t, desc, 3);
+	run->timeout_ms = spi::Int32(t, desc, 4);
 	run->exclusive_group = TextAt(t, desc, 5, mcxt);
-	run->group_policy = Int32At(t, desc, 6);
-	*later_at = TimeAt(t, desc, 7, DT_NOEND);
+	run->group_policy = spi::Int32(t, desc, 6);
+	*later_at = spi::Time(t, desc, 7, DT_NOEND);
 	return true;
 }
 
@@ -432,14 +395,14 @@ PlanRetryAfter(int64 runid, TimestampTz ended_at)
 		return;
 	HeapTuple t = SPI_tuptable->vals[0];
 	TupleDesc desc = SPI_tuptable->tupdesc;
-	int attempt = Int32At(t, desc, 1);
-	bool manual = BoolAt(t, desc, 2);
-	TimestampTz nominal_at = TimeAt(t, desc, 3, 0);
-	int64 jobid = Int64At(t, desc, 4);
-	bool exists = BoolAt(t, desc, 5);
-	bool active = BoolAt(t, desc, 6);
-	int max_retries = Int32At(t, desc, 7);
-	int64 delay_us = Int64At(t, desc, 8);
+	int attempt = spi::Int32(t, desc, 1);
+	bool manual = spi::Bool(t, desc, 2);
+	TimestampTz nominal_at = spi::Time(t, desc, 3, 0);
+	int64 jobid = spi::Int64(t, desc, 4);
+	bool exists = spi::Bool(t, desc, 5);
+	bool active = spi::Bool(t, desc, 6);
+	int max_retries = spi::Int32(t, desc, 7);
+	int64 delay_us = spi::Int64(t, desc, 8);
 	char *status = SPI_getvalue(t, desc, 9);
 	char *job_name = SPI_getvalue(t, desc, 10);
 	if (ended_at == 0)
@@ -455,7 +418,7 @@ PlanRetryAfter(int64 runid, TimestampTz ended_at)
 	        " WHERE l.jobid OPERATOR(pg_catalog.=) $1 AND l.nominal_at OPERATOR(pg_catalog.>) $2"
 	        " AND l.triggered_by OPERATOR(pg_catalog.=) 'schedule' AND l.scheduled_at OPERATOR(pg_catalog.<=) $3",
 	        3, ltypes, lvalues, nullptr, SPI_OK_SELECT);
-	TimestampTz later_at = TimeAt(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, DT_NOEND);
+	TimestampTz later_at = spi::Time(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, DT_NOEND);
 	TimestampTz next_slot = NextSlotOf(jobid);
 	core::RetryVerdict verdict =
 	    core::CheckRetry(true, true, max_retries, plan.attempt, plan.at_us, next_slot, later_at != DT_NOEND);
@@ -481,7 +444,7 @@ PlanRetryAfter(int64 runid, TimestampTz ended_at)
 	        " d.roleid, d.exclusive_group, $3"
 	        " FROM job_stagger.job_run_details d WHERE d.runid OPERATOR(pg_catalog.=) $1 RETURNING runid",
 	        5, itypes, ivalues, inulls, SPI_OK_INSERT_RETURNING);
-	int64 retry_runid = Int64At(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	int64 retry_runid = spi::Int64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (message != nullptr) {
 		ereport(LOG,
 		        (errmsg("job_stagger: run " INT64_FORMAT " of job " INT64_FORMAT " \"%s\" %s (attempt %d); not "
