@@ -48,6 +48,10 @@ include $(PGXS)
 
 -include $(OBJS:.o=.d)
 PROVE_FLAGS += -I ./test/perl
+# TAP_JOBS=N: N test files at a time (each starts its own servers on free ports).
+ifdef TAP_JOBS
+PROVE_FLAGS += -j$(TAP_JOBS)
+endif
 
 CLANG_FORMAT ?= clang-format
 FORMAT_FILES = $(wildcard src/*/*.cpp src/*/*.hpp test/unit/*.cpp test/unit/*.hpp test/fuzz/*.cpp test/fuzz/*.hpp bench/*.cpp) $(CTL_SRCS) \

@@ -94,7 +94,9 @@ run_tap() {
 		mount -t tmpfs -o size=16m,mode=0700 tmpfs "$small_fs" && chown postgres: "$small_fs"; then
 		export JS_SMALL_FS=$small_fs
 	fi
-	log=$(js_as_pg make -C "$dir" PG_CONFIG="$PG_CONFIG" tapcheck 2>&1) || status=$?
+	# Two files at a time (JS_TAP_JOBS=1: one): they mostly wait for the clock, and it halves the
+	# wall time (32 files: 629 s instead of 1177 s, same machine and tree).
+	log=$(js_as_pg make -C "$dir" PG_CONFIG="$PG_CONFIG" TAP_JOBS="${JS_TAP_JOBS:-2}" tapcheck 2>&1) || status=$?
 	if [ -n "${JS_SMALL_FS:-}" ]; then
 		umount "$JS_SMALL_FS" && rmdir "$JS_SMALL_FS"
 		unset JS_SMALL_FS
