@@ -266,21 +266,15 @@ RollbackWork(void *arg)
 	         errhint("ALTER SYSTEM SET job_stagger.enabled = on; SELECT pg_reload_conf(); to stagger again.")));
 }
 
-/* Each chore does nothing once the extension is dropped: the loop's own check (Tick) then stops scheduling. */
 void
 SampleWork(void *arg)
 {
-	if (ExtensionInstalled())
-		InsertPoolSample(static_cast<PoolSample *>(arg));
+	InsertPoolSample(static_cast<PoolSample *>(arg));
 }
 
 void
 PurgeWork(void *arg)
 {
-	if (!ExtensionInstalled()) {
-		*static_cast<int *>(arg) = 0;
-		return;
-	}
 	if (purge_phase == kPurgeAge) {
 		*static_cast<int *>(arg) = PurgeHistory(js::pg::guc_history_retention_s, purge_rows);
 		purge_more[kPurgeAge] = *static_cast<int *>(arg) >= purge_rows;
@@ -297,15 +291,33 @@ PurgeWork(void *arg)
 void
 OptimizeWork(void *arg)
 {
-	if (ExtensionInstalled() && js::pg::OptimizerInstalled())
+	if (js::pg::OptimizerInstalled())
 		(void)js::pg::AutoOptimize();
 }
 
 void
 KpiWork(void *arg)
 {
+	TakeKpiSnapshot(js::pg::guc_kpi_interval_s);
+}
+
+/* A chore and its argument, run by InstalledWork. */
+struct ChoreCall {
+	WorkFn fn;
+	void *arg;
+};
+
+/*
+ * Every chore does nothing once the extension is dropped (or dropped and
+ * created again): the loop's own check (Tick) then stops scheduling. One
+ * check here, in the slice's transaction, for all chores.
+ */
+void
+InstalledWork(void *arg)
+{
+	ChoreCall *call = static_cast<ChoreCall *>(arg);
 	if (ExtensionInstalled())
-		TakeKpiSnapshot(js::pg::guc_kpi_interval_s);
+		call->fn(call->arg);
 }
 
 /* The peak number of runs executing at once since the last call; starts the next period at `running_now`. */
@@ -334,7 +346,8 @@ RunSlice(Chore *c, WorkFn fn, void *arg, TimestampTz deadline, bool *cancelled)
 	slice_running = true;
 	if (deadline != 0)
 		enable_timeout_at(STATEMENT_TIMEOUT, deadline);
-	bool ok = TryWork(&c->retry, c->activity, fn, arg, c->kept);
+	ChoreCall call = {fn, arg};
+	bool ok = TryWork(&c->retry, c->activity, InstalledWork, &call, c->kept);
 	/* no cancel of ours may reach a statement after the slice */
 	HOLD_INTERRUPTS();
 	if (deadline != 0)
