@@ -40,6 +40,8 @@ extern "C" {
 #include "utils/tuplestore.h"
 }
 
+#include "pg/restored_row.hpp"
+
 namespace {
 
 constexpr int kMaxJobNotices = 20;
@@ -183,7 +185,6 @@ ReadRows(Tuplestorestate *store, TupleDesc desc, int *count, bool skip_restored)
 	int n_offset = SPI_fnumber(desc, "offset_seconds"), n_schedule = SPI_fnumber(desc, "schedule");
 	int n_zone = SPI_fnumber(desc, "timezone"); /* 0.7 */
 	int n_created = SPI_fnumber(desc, "created_at");
-	TimestampTz xact_start = GetCurrentTransactionStartTimestamp();
 	int capacity = 64;
 	RowData *rows = static_cast<RowData *>(palloc(sizeof(RowData) * capacity));
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
@@ -201,7 +202,7 @@ ReadRows(Tuplestorestate *store, TupleDesc desc, int *count, bool skip_restored)
 		if (skip_restored && n_created > 0) {
 			bool null_created = false;
 			Datum created = slot_getattr(slot, n_created, &null_created);
-			if (!null_created && DatumGetTimestampTz(created) != xact_start)
+			if (js::pg::RestoredJobRow(null_created, created))
 				continue;
 		}
 		if (*count == capacity) {

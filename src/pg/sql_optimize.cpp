@@ -47,6 +47,8 @@ extern "C" {
 #include "utils/tuplestore.h"
 }
 
+#include "pg/restored_row.hpp"
+
 #include "pg/pg_time.hpp"
 
 namespace {
@@ -661,8 +663,7 @@ job_stagger_jobs_offset_pinned(PG_FUNCTION_ARGS)
 		int created_att = SPI_fnumber(desc, "created_at");
 		bool created_null = true;
 		Datum created = created_att > 0 ? heap_getattr(tuple, created_att, desc, &created_null) : (Datum)0;
-		bool restored =
-		    !created_null && DatumGetTimestampTz(created) != GetCurrentTransactionStartTimestamp() && superuser();
+		bool restored = js::pg::RestoredJobRow(created_null, created);
 		if (!restored || pinned_null)
 			pinned = !offset_null;
 	} else if (offset_null) {

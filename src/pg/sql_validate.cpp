@@ -36,6 +36,8 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include "pg/restored_row.hpp"
+
 namespace {
 
 /* The columns the trigger reads or writes, by attribute number (1-based). */
@@ -453,6 +455,12 @@ CheckTimeZone(const char *zone)
 
 } // namespace js::pg
 
+bool
+js::pg::RestoredJobRow(bool created_null, Datum created)
+{
+	return !created_null && DatumGetTimestampTz(created) != GetCurrentTransactionStartTimestamp() && superuser();
+}
+
 extern "C" {
 
 PG_FUNCTION_INFO_V1(job_stagger_jobs_validate);
@@ -525,8 +533,7 @@ job_stagger_jobs_validate(PG_FUNCTION_ARGS)
 	 * database (a restored copy; jobs are scheduled only in the metadata
 	 * database). Still validated.
 	 */
-	bool restored = !update && superuser && !row.Null(c.created_at) &&
-	                DatumGetTimestampTz(row.Get(c.created_at)) != GetCurrentTransactionStartTimestamp();
+	bool restored = !update && js::pg::RestoredJobRow(row.Null(c.created_at), row.Get(c.created_at));
 	if (!restored)
 		CheckMetadataDatabase();
 	Row old_row = {};
